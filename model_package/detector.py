@@ -92,6 +92,10 @@ class Detector:
     def from_files(cls, onnx_path: Path, anchors_path: Path) -> "Detector":
         return cls(ConvertedModel(Path(onnx_path), Path(anchors_path)))
 
+    def warm_up(self) -> None:
+        """Run once on a blank image so that the first real request pays no set-up cost."""
+        self.forward(np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8))
+
     def forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw outputs for an RGB uint8 image: (1917, 4) box encodings, (1917, 91) logits."""
         resized = resize_tf1(image)

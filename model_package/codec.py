@@ -1,0 +1,76 @@
+"""Image bytes in and out: decode any common format to RGB by content, encode PNG or JPEG."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WebP", "BMP", "TIFF", "GIF")
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+class ImageDecodeError(ValueError):
+    """The bytes are not an image we can read; the message is fit to show to a user."""
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """RGB uint8 array (H x W x 3) of an encoded image, upright per its EXIF orientation.
+
+    Alpha is composited on white; the pixel count is checked from the header before decoding."""
+    if not data:
+        raise ImageDecodeError("The file is empty.")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format not in {f.upper() for f in ACCEPTED_FORMATS}:
+                raise ImageDecodeError(_not_an_image(img.format))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageDecodeError(
+                    f"The image is {width} x {height} pixels; at most {max_pixels:,} are accepted."
+                )
+            img.seek(0)  # first frame of an animation
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                img = ImageOps.exif_transpose(img)
+            return _to_rgb(img)
+    except ImageDecodeError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ImageDecodeError(_not_an_image(None)) from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageDecodeError(f"The image could not be decoded ({exc}).") from exc
+
+
+def _not_an_image(found: str | None) -> str:
+    what = f"a {found} file" if found else "not an image we can read"
+    return f"The upload is {what}. Accepted formats: {', '.join(ACCEPTED_FORMATS)}."
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    if img.mode.startswith("I") or img.mode == "F":  # 16/32-bit grayscale: scale to 8 bits
+        array = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if img.mode.startswith("I;16") or array.max(initial=0) > 255 else 255.0
+        gray = np.clip(array * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if img.mode == "P" or img.mode == "PA" or img.mode == "LA" or "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    return np.asarray(img.convert("RGB"))
+
+
+def encode_image(image: np.ndarray, image_format: str = "png") -> bytes:
+    """Encode an RGB uint8 image as PNG or JPEG bytes."""
+    extension = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg"}.get(image_format.lower())
+    if extension is None:
+        raise ValueError(f"unsupported output format {image_format!r}: use png or jpeg")
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if extension == ".png" else []
+    ok, buffer = cv2.imencode(extension, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise ValueError("encoding failed")
+    return buffer.tobytes()

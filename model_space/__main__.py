@@ -1,0 +1,21 @@
+"""``python -m model_space``: load the detector once and serve the Space."""
+
+from __future__ import annotations
+
+from model_package import Detector
+
+from .app import build_app
+from .settings import SpaceSettings
+
+
+def main() -> None:
+    settings = SpaceSettings()
+    detector = Detector.load()
+    detector.warm_up()
+    demo = build_app(detector, settings)
+    demo.queue(default_concurrency_limit=settings.concurrency)
+    demo.launch(server_name=settings.host, server_port=settings.port, show_error=True)
+
+
+if __name__ == "__main__":
+    main()
