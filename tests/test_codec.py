@@ -1,0 +1,92 @@
+"""Decoding uploads by content (formats, EXIF, alpha, 16-bit), encoding, and the wire format."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model_package.codec import ImageDecodeError, decode_image, encode_image
+from model_package.wire import WireFormatError, decode_bytes, encode_bytes
+
+
+def _encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kwargs)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def chelsea(skimage_dir) -> Image.Image:
+    return Image.open(skimage_dir / "chelsea.png").convert("RGB")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF"])
+def test_formats_decode_to_rgb(chelsea, fmt):
+    image = decode_image(_encode(chelsea, fmt))
+    assert image.shape == (300, 451, 3) and image.dtype == np.uint8
+    # Lossy formats differ a little; every format keeps the picture.
+    assert np.abs(image.astype(int) - np.asarray(chelsea)).mean() < 12
+
+
+def test_exif_orientation_is_applied(chelsea):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: a viewer rotates it 90 degrees clockwise
+    data = _encode(chelsea.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif.tobytes())
+    assert decode_image(data).shape == (300, 451, 3)
+
+
+def test_alpha_is_composited_on_white():
+    rgba = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    assert decode_image(_encode(rgba, "PNG"))[0, 0].tolist() == [255, 255, 255]
+
+
+def test_16_bit_grayscale_is_scaled():
+    gray16 = Image.fromarray(np.full((3, 3), 65535, np.uint16))
+    assert decode_image(_encode(gray16, "PNG"))[0, 0].tolist() == [255, 255, 255]
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "empty"),
+        (b"hello, I am text", "Accepted formats"),
+        (b"\x89PNG\r\n\x1a\n", "Accepted formats"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "Accepted formats"),
+    ],
+)
+def test_non_images_are_rejected_with_a_message(data, message):
+    with pytest.raises(ImageDecodeError, match=message):
+        decode_image(data)
+
+
+def test_pixel_limit_is_checked_before_decoding(chelsea):
+    with pytest.raises(ImageDecodeError, match="300 x 300|451 x 300"):
+        decode_image(_encode(chelsea, "PNG"), max_pixels=1000)
+
+
+def test_truncated_file_decodes_or_fails_cleanly(chelsea):
+    data = _encode(chelsea, "PNG")[:5000]
+    with pytest.raises(ImageDecodeError):
+        decode_image(data)
+
+
+def test_encode_png_and_jpeg_round_trip(chelsea):
+    array = np.asarray(chelsea)
+    png = encode_image(array, "png")
+    assert png.startswith(b"\x89PNG") and np.array_equal(decode_image(png), array)
+    jpeg = encode_image(array, "jpeg")
+    assert jpeg.startswith(b"\xff\xd8") and decode_image(jpeg).shape == array.shape
+    with pytest.raises(ValueError):
+        encode_image(array, "gif")
+
+
+def test_wire_format_round_trip_and_validation():
+    data = bytes(range(256))
+    text = encode_bytes(data)
+    assert text.startswith("[0,1,2") and decode_bytes(text) == data
+    for bad in ["nonsense", "[1, 256]", "[-1]", '{"a": 1}', "[1.5]", '["a"]']:
+        with pytest.raises(WireFormatError):
+            decode_bytes(bad)
