@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             status = 1
             continue
         start = time.perf_counter()
-        detections = detector.detect(
-            image, args.min_confidence, args.nms_iou, args.max_detections
-        )
+        detections = detector.detect(image, args.min_confidence, args.nms_iou, args.max_detections)
         elapsed_ms = (time.perf_counter() - start) * 1000
         results[str(path)] = {
             "width": image.shape[1],

@@ -39,7 +39,9 @@ def draw_detections(image: np.ndarray, detections: Iterable[Detection]) -> np.nd
         top = y0 - th - baseline - 2 * pad
         if top < 0:  # no room above the box: put the tag inside it
             top = y0
-        cv2.rectangle(out, (x0, top), (x0 + tw + 2 * pad, top + th + baseline + 2 * pad), colour, -1)
+        cv2.rectangle(
+            out, (x0, top), (x0 + tw + 2 * pad, top + th + baseline + 2 * pad), colour, -1
+        )
         text_colour = (0, 0, 0) if sum(colour) > 382 else (255, 255, 255)
         cv2.putText(
             out,

@@ -80,7 +80,9 @@ def build_app(detector: Detector, settings: SpaceSettings) -> gr.Blocks:
             concurrency_id="detector",
         )
         gr.api(
-            predict, api_name="predict", concurrency_limit=settings.concurrency,
+            predict,
+            api_name="predict",
+            concurrency_limit=settings.concurrency,
             concurrency_id="detector",
         )
     return demo

@@ -33,9 +33,7 @@ MORE_REFERENCE = {
 # Photos derived with Pillow (LANCZOS resize, saved as PNG), to cover up- and down-scaling.
 DERIVED_REFERENCE = {
     ("coffee.png", (150, 100)): [("cup", 0.9019, (37.5, 3.1, 105.3, 74.4))],
-    ("motorcycle_left.png", (2964, 2000)): [
-        ("motorcycle", 0.9834, (393.9, 219.0, 2757.3, 1824.1))
-    ],
+    ("motorcycle_left.png", (2964, 2000)): [("motorcycle", 0.9834, (393.9, 219.0, 2757.3, 1824.1))],
 }
 
 
