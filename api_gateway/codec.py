@@ -1,0 +1,49 @@
+"""Wire format for bytes sent to and received from the Space.
+
+The Space's API carries binary data as a JSON text holding a list of integers 0-255,
+one per byte (for example ``"[137, 80, 78, 71]"``). This keeps the Space's interface to
+plain strings, which every Gradio client can send, at the cost of size on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+
+class WireFormatError(ValueError):
+    """The text is not a JSON list of integers 0-255."""
+
+
+def encode_bytes(data: bytes) -> str:
+    """Turn raw bytes into the wire text: a JSON list of byte values."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, got {type(data).__name__}")
+    # No spaces: the list is long and nobody reads it.
+    return json.dumps(list(bytes(data)), separators=(",", ":"))
+
+
+def decode_bytes(wire: str | Sequence[int]) -> bytes:
+    """Turn wire text back into bytes, rejecting anything that is not a list of bytes.
+
+    A list that was already parsed from JSON is accepted too, so a caller that received
+    the value nested in a JSON document does not have to re-encode it first.
+    """
+    if isinstance(wire, (str, bytes, bytearray)):
+        try:
+            values = json.loads(wire)
+        except (ValueError, RecursionError) as exc:
+            raise WireFormatError(f"byte list is not valid JSON: {exc}") from None
+    else:
+        values = wire
+    if not isinstance(values, list):
+        raise WireFormatError(f"byte list must be a JSON list, got {type(values).__name__}")
+    # bool is a subclass of int, and JSON true/false must not pass as 1/0.
+    for index, value in enumerate(values):
+        if type(value) is not int:
+            raise WireFormatError(
+                f"byte list item {index} is {type(value).__name__}, expected an integer 0-255"
+            )
+        if not 0 <= value <= 255:
+            raise WireFormatError(f"byte list item {index} is {value}, outside 0-255")
+    return bytes(values)
