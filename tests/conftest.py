@@ -1,0 +1,220 @@
+"""Fixtures that run the real services as separate processes on 127.0.0.1.
+
+Each service's output goes to ``test-output/<name>.log`` for debugging a failed run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = REPO_ROOT / "test-output"
+FAKE_SPACE = Path(__file__).resolve().parent / "fake_space.py"
+
+# The tests import api_gateway; make that work whatever directory pytest is started from.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+SPACE_START_TIMEOUT_S = 120.0
+GATEWAY_START_TIMEOUT_S = 30.0
+FAKE_SPACE_START_TIMEOUT_S = 60.0
+
+# Images from scikit-image's bundled data, used byte for byte as uploads.
+PHOTO_FILES = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png")
+
+
+def free_port() -> int:
+    """A TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _child_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    env.update(overrides)
+    return env
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Processes:
+    """Starts service processes, waits until they answer HTTP, and stops them all."""
+
+    def __init__(self) -> None:
+        self._running: list[tuple[subprocess.Popen, object]] = []
+        LOG_DIR.mkdir(exist_ok=True)
+
+    def start(self, name: str, args: list[str], env: dict[str, str], url: str, timeout_s: float):
+        log_path = LOG_DIR / f"{name}.log"
+        log = open(log_path, "wb")
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._running.append((proc, log))
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"{name} exited with code {proc.returncode} before answering at {url}; "
+                    f"log {log_path}:\n{_log_tail(log_path)}"
+                )
+            try:
+                httpx.get(url, timeout=2.0)
+                return proc
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{name} did not answer at {url} within {timeout_s:g} s; "
+                    f"log {log_path}:\n{_log_tail(log_path)}"
+                )
+            time.sleep(0.25)
+
+    def stop_all(self) -> None:
+        for proc, log in reversed(self._running):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc, log in reversed(self._running):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+            log.close()
+        self._running.clear()
+
+
+@pytest.fixture
+def free_tcp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def processes() -> Iterator[Processes]:
+    procs = Processes()
+    try:
+        yield procs
+    finally:
+        procs.stop_all()
+
+
+@pytest.fixture(scope="session")
+def start_gateway(processes: Processes) -> Callable[..., str]:
+    """Start ``python -m api_gateway`` against ``space_url``; returns the gateway's base URL.
+
+    Extra keyword arguments become ``GATEWAY_<NAME>`` environment variables.
+    """
+    counter = iter(range(1000))
+
+    def start(space_url: str, name: str | None = None, **settings: object) -> str:
+        port = free_port()
+        env = _child_env(
+            GATEWAY_HOST="127.0.0.1",
+            GATEWAY_PORT=str(port),
+            GATEWAY_SPACE_URL=space_url,
+            **{f"GATEWAY_{k.upper()}": str(v) for k, v in settings.items()},
+        )
+        url = f"http://127.0.0.1:{port}"
+        label = name or f"gateway-{next(counter)}"
+        processes.start(
+            label, ["-m", "api_gateway"], env, url + "/healthz", GATEWAY_START_TIMEOUT_S
+        )
+        return url
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def start_fake_space(processes: Processes) -> Callable[..., str]:
+    """Start tests/fake_space.py (the Space contract without a model); returns its URL."""
+
+    def start(name: str, delay_s: float = 0.0) -> str:
+        port = free_port()
+        env = _child_env(FAKE_SPACE_DELAY_S=str(delay_s))
+        url = f"http://127.0.0.1:{port}/"
+        processes.start(name, [str(FAKE_SPACE), str(port)], env, url, FAKE_SPACE_START_TIMEOUT_S)
+        return url
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def space_url(processes: Processes) -> str:
+    """The real model Space (``python -m model_space``)."""
+    if not (REPO_ROOT / "model_space" / "__main__.py").is_file():
+        pytest.skip("model_space is not in the repository yet")
+    port = free_port()
+    env = _child_env(MODEL_SPACE_HOST="127.0.0.1", MODEL_SPACE_PORT=str(port))
+    url = f"http://127.0.0.1:{port}/"
+    processes.start("model_space", ["-m", "model_space"], env, url, SPACE_START_TIMEOUT_S)
+    return url
+
+
+@pytest.fixture(scope="session")
+def gateway_url(space_url: str, start_gateway: Callable[..., str]) -> str:
+    """A gateway in front of the real model Space."""
+    return start_gateway(space_url, name="gateway")
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """name -> path of scikit-image's sample photos (the original PNG files, not re-encoded)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    data_dir = Path(skimage_data.data_dir)
+    folder = tmp_path_factory.mktemp("photos")
+    found = {}
+    for filename in PHOTO_FILES:
+        source = data_dir / filename
+        if not source.is_file():
+            pytest.skip(f"scikit-image has no {filename} in {data_dir}")
+        # Copied so a test can never alter the installed package's data.
+        target = folder / filename
+        shutil.copyfile(source, target)
+        found[Path(filename).stem] = target
+    return found
+
+
+# --- the model package ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def skimage_dir() -> Path:
+    """scikit-image's bundled sample photos (a test dependency)."""
+    import skimage.data
+
+    return Path(skimage.data.data_dir)
+
+
+@pytest.fixture(scope="session")
+def detector():
+    """The real detector, loaded once from the conversion cache (`make model` fills it)."""
+    from model_package import Detector
+
+    return Detector.load()
