@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 model: venv
-	$(PY) -m model_package.convert
+	$(PY) -m model_package --prepare
 
 run: venv model
 	$(PY) scripts/run_local.py

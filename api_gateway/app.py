@@ -67,15 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-_default_app: FastAPI | None = None
-
-
-def __getattr__(name: str) -> FastAPI:
-    # ``from api_gateway.app import app`` (ASGI servers, the serverless entry point) gets an
-    # app built from the environment, created on first access rather than at import.
-    global _default_app
-    if name == "app":
-        if _default_app is None:
-            _default_app = create_app()
-        return _default_app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: The app built from the environment: what ``uvicorn api_gateway.app:app`` and the serverless
+#: entry point (``api/index.py``) serve. Building it connects to nothing; the lifespan does.
+app = create_app()

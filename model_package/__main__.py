@@ -1,6 +1,7 @@
 """Command line: ``python -m model_package photo.jpg [more.jpg ...] --out DIR``.
 
-Prints the detections as JSON and writes each annotated image into DIR."""
+Prints the detections as JSON and writes each annotated image into DIR. With ``--prepare`` it
+only obtains and converts the weights (cached) and prints where the ONNX graph is."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .codec import ImageDecodeError, decode_image, encode_image
+from .convert import ensure_converted
 from .detector import Detector
 from .draw import draw_detections
 from .settings import PackageSettings
@@ -20,7 +22,8 @@ from .weights import WeightsError
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m model_package", description=__doc__)
-    p.add_argument("images", nargs="+", type=Path, help="photos to run the detector on")
+    p.add_argument("images", nargs="*", type=Path, help="photos to run the detector on")
+    p.add_argument("--prepare", action="store_true", help="fetch and convert the model, then exit")
     p.add_argument("--out", type=Path, help="folder for the annotated images (PNG)")
     p.add_argument("--weights", type=Path, help="folder with model.json and the shards")
     p.add_argument("--min-confidence", type=float, default=0.5)
@@ -30,11 +33,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.images and not args.prepare:
+        parser.error("name at least one photo (or --prepare)")
     settings = PackageSettings.from_env()
     if args.weights:
         settings = replace(settings, weights_dir=args.weights)
     try:
+        if args.prepare:
+            start = time.perf_counter()
+            paths = ensure_converted(settings)
+            print(f"{paths.onnx_path} ({time.perf_counter() - start:.1f} s)")
+            return 0
         detector = Detector.load(settings)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)

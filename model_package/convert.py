@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -402,19 +400,3 @@ def ensure_converted(settings: PackageSettings | None = None) -> ConvertedModel:
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     return paths
-
-
-def main() -> int:
-    """``python -m model_package.convert``: obtain and convert the weights, print the path."""
-    start = time.perf_counter()
-    try:
-        paths = ensure_converted()
-    except Exception as exc:  # noqa: BLE001 - report any failure as one readable line
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"{paths.onnx_path} ({time.perf_counter() - start:.1f} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
