@@ -4,6 +4,7 @@ from .codec import ACCEPTED_FORMATS, ImageDecodeError, decode_image, encode_imag
 from .detector import MODEL_NAME, Box, Detection, Detector
 from .draw import draw_detections
 from .labels import LABELS
+from .options import DetectOptions, parse_classes
 from .settings import PackageSettings
 
 __version__ = "0.1.0"
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACCEPTED_FORMATS",
     "Box",
+    "DetectOptions",
     "Detection",
     "Detector",
     "ImageDecodeError",
@@ -20,4 +22,5 @@ __all__ = [
     "decode_image",
     "draw_detections",
     "encode_image",
+    "parse_classes",
 ]

@@ -16,6 +16,7 @@ from .codec import ImageDecodeError, decode_image, encode_image
 from .convert import ensure_converted
 from .detector import Detector
 from .draw import draw_detections
+from .options import DetectOptions, parse_classes
 from .settings import PackageSettings
 from .weights import WeightsError
 
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-confidence", type=float, default=0.5)
     p.add_argument("--nms-iou", type=float, default=0.5)
     p.add_argument("--max-detections", type=int, default=100)
+    p.add_argument("--classes", help="comma list of labels to keep (default: all)")
     return p
 
 
@@ -50,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        options = DetectOptions(
+            min_confidence=args.min_confidence,
+            nms_iou=args.nms_iou,
+            max_detections=args.max_detections,
+            classes=parse_classes(args.classes),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     results, status = {}, 0
@@ -61,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             status = 1
             continue
         start = time.perf_counter()
-        detections = detector.detect(image, args.min_confidence, args.nms_iou, args.max_detections)
+        detections = detector.detect(image, options)
         elapsed_ms = (time.perf_counter() - start) * 1000
         results[str(path)] = {
             "width": image.shape[1],

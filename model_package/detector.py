@@ -10,12 +10,15 @@ import numpy as np
 
 from .convert import BOXES_NAME, CLASSES_NAME, INPUT_SIZE, ConvertedModel, ensure_converted
 from .labels import CLASS_NAMES
+from .options import DetectOptions
 from .settings import PackageSettings
 
 MODEL_NAME = "ssdlite_mobilenet_v2_coco"
 
 # Box encodings are (ty, tx, th, tw) divided by these scales (TF Object Detection API defaults).
 _BOX_SCALES = np.array([10.0, 10.0, 5.0, 5.0], dtype=np.float32)
+# At most this many (anchor, class) candidates, the highest scoring, go into NMS.
+_MAX_CANDIDATES = 2000
 
 
 @dataclass(frozen=True)
@@ -105,42 +108,40 @@ class Detector:
         return boxes.reshape(-1, 4), logits.reshape(boxes.shape[1], -1)
 
     def detect(
-        self,
-        image: np.ndarray,
-        min_confidence: float = 0.5,
-        nms_iou: float = 0.5,
-        max_detections: int = 100,
-        classes: set[str] | None = None,
+        self, image: np.ndarray, options: DetectOptions = DetectOptions()
     ) -> list[Detection]:
         """Objects in an RGB uint8 image (H x W x 3), best first, boxes in its pixels."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an H x W x 3 uint8 image, got {image.shape} {image.dtype}")
         encodings, logits = self.forward(image)
-        return self.postprocess(
-            encodings, logits, image.shape[:2], min_confidence, nms_iou, max_detections, classes
-        )
+        return self.postprocess(encodings, logits, image.shape[:2], options)
 
     def postprocess(
         self,
         encodings: np.ndarray,
         logits: np.ndarray,
         image_size: tuple[int, int],
-        min_confidence: float = 0.5,
-        nms_iou: float = 0.5,
-        max_detections: int = 100,
-        classes: set[str] | None = None,
+        options: DetectOptions = DetectOptions(),
     ) -> list[Detection]:
         """Sigmoid scores, per-class NMS and the top ``max_detections``, in pixels."""
         allowed = self._valid_classes.copy()
         allowed[0] = False  # background
-        if classes is not None:
-            allowed &= np.array([name in classes for name in CLASS_NAMES])
+        if options.classes is not None:
+            allowed &= np.array([name in options.classes for name in CLASS_NAMES])
         # sigmoid(x) >= t  <=>  x >= logit(t): threshold before computing any sigmoid.
-        t = min(max(min_confidence, 1e-6), 1 - 1e-6)
+        t = min(max(options.min_confidence, 1e-6), 1 - 1e-6)
         anchor_idx, class_idx = np.nonzero((logits >= np.log(t / (1 - t))) & allowed)
         if anchor_idx.size == 0:
             return []
-        scores = 1.0 / (1.0 + np.exp(-logits[anchor_idx, class_idx]))
+        candidate_logits = logits[anchor_idx, class_idx]
+        if anchor_idx.size > _MAX_CANDIDATES:  # a near-zero threshold: keep NMS bounded
+            top = np.argpartition(-candidate_logits, _MAX_CANDIDATES)[:_MAX_CANDIDATES]
+            anchor_idx, class_idx, candidate_logits = (
+                anchor_idx[top],
+                class_idx[top],
+                candidate_logits[top],
+            )
+        scores = 1.0 / (1.0 + np.exp(-candidate_logits))
         height, width = image_size
         boxes = decode_boxes(encodings[anchor_idx], self.anchors[anchor_idx])
         boxes = np.clip(boxes, 0.0, 1.0) * np.array([height, width, height, width], np.float32)
@@ -148,10 +149,10 @@ class Detector:
             [boxes[:, 1], boxes[:, 0], boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]], 1
         )
         keep = cv2.dnn.NMSBoxesBatched(
-            xywh.tolist(), scores.tolist(), class_idx.tolist(), min_confidence, nms_iou
+            xywh.tolist(), scores.tolist(), class_idx.tolist(), t, options.nms_iou
         )
         keep = np.asarray(keep, dtype=np.intp).reshape(-1)
-        keep = keep[np.argsort(-scores[keep], kind="stable")][:max_detections]
+        keep = keep[np.argsort(-scores[keep], kind="stable")][: options.max_detections]
         return [
             Detection(
                 label=CLASS_NAMES[class_idx[i]],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from model_package import Detector
 
 from .app import build_app
@@ -10,6 +12,10 @@ from .settings import SpaceSettings
 
 def main() -> None:
     settings = SpaceSettings()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     detector = Detector.load()
     detector.warm_up()
     demo = build_app(detector, settings)

@@ -3,52 +3,86 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 import gradio as gr
 import numpy as np
 
-from model_package import MODEL_NAME, Detector, ImageDecodeError, encode_image
+from model_package import LABELS, MODEL_NAME, DetectOptions, Detector, ImageDecodeError
+from model_package import parse_classes
 from model_package.wire import WireFormatError, decode_bytes, encode_bytes
 
 from . import service
 from .settings import SpaceSettings
 
+logger = logging.getLogger("model_space")
+
+IMAGE_FORMATS = ("png", "jpeg")
+
 
 def build_app(detector: Detector, settings: SpaceSettings) -> gr.Blocks:
-    def predict(image: str, min_confidence: float = 0.5) -> str:
+    def predict(
+        image: str,
+        min_confidence: float = 0.5,
+        classes: str = "",
+        max_detections: int = 100,
+        nms_iou: float = 0.5,
+        annotate: bool = True,
+        image_format: str = "png",
+        request_id: str = "",
+    ) -> str:
         """Detect objects in an image sent as a JSON list of its file's bytes (ints 0-255).
 
-        Returns JSON: model, width, height, detections [{label, confidence, box}], the annotated
-        PNG as a JSON byte list under "image", and timings_ms."""
-        if not 0.0 <= float(min_confidence) <= 1.0:
-            raise gr.Error("min_confidence must be between 0 and 1.")
+        classes: comma list of labels to keep ("" = all). Returns JSON: model, width, height,
+        detections [{label, confidence, box}], the annotated image as a JSON byte list under
+        "image" (null if annotate is false), image_format and timings_ms."""
+        start = time.perf_counter()
         try:
-            result = service.run(
-                detector, decode_bytes(image), float(min_confidence), settings.max_pixels
+            options = DetectOptions(
+                min_confidence=float(min_confidence),
+                nms_iou=float(nms_iou),
+                max_detections=int(max_detections),
+                classes=parse_classes(classes),
             )
-        except (WireFormatError, ImageDecodeError) as exc:
+            if image_format not in IMAGE_FORMATS:
+                raise ValueError(f"image_format must be one of: {', '.join(IMAGE_FORMATS)}.")
+            data = decode_bytes(image)
+            result = service.run(
+                detector, data, options, settings.max_pixels, bool(annotate), image_format
+            )
+        except (WireFormatError, ImageDecodeError, ValueError, TypeError) as exc:
+            logger.info("request_id=%s rejected: %s", request_id or "-", exc)
             raise gr.Error(str(exc)) from exc
+        logger.info(
+            "request_id=%s bytes=%d size=%dx%d detections=%d ms=%.1f",
+            request_id or "-",
+            len(data),
+            result.width,
+            result.height,
+            len(result.detections),
+            (time.perf_counter() - start) * 1000,
+        )
         return json.dumps(
             {
                 "model": MODEL_NAME,
                 "width": result.width,
                 "height": result.height,
                 "detections": [d.to_dict() for d in result.detections],
-                "image": encode_bytes(result.annotated_png),
+                "image": encode_bytes(result.encoded) if result.encoded is not None else None,
+                "image_format": image_format if result.encoded is not None else None,
                 "timings_ms": result.timings_ms,
             }
         )
 
+    def labels() -> str:
+        """The labels the model can detect, as a JSON list."""
+        return json.dumps(list(LABELS))
+
     def detect_ui(image: np.ndarray | None, min_confidence: float):
         if image is None:
             raise gr.Error("Choose a photo first.")
-        # The UI hands over decoded pixels; go through the same path as the API by encoding.
-        try:
-            result = service.run(
-                detector, encode_image(image, "png"), min_confidence, settings.max_pixels
-            )
-        except ImageDecodeError as exc:
-            raise gr.Error(str(exc)) from exc
+        result = service.analyse(detector, image, DetectOptions(min_confidence=min_confidence))
         rows = [
             [d.label, round(d.confidence, 3), *(round(v) for v in vars(d.box).values())]
             for d in result.detections
@@ -57,7 +91,7 @@ def build_app(detector: Detector, settings: SpaceSettings) -> gr.Blocks:
 
     with gr.Blocks(title="Object detection · SSDLite MobileNetV2") as demo:
         gr.Markdown(
-            "# Object detection\nSSDLite MobileNetV2 trained on COCO (90 labels), run by OpenCV."
+            "# Object detection\nSSDLite MobileNetV2 trained on COCO (80 labels), run by OpenCV."
         )
         with gr.Row():
             with gr.Column():
@@ -71,18 +105,10 @@ def build_app(detector: Detector, settings: SpaceSettings) -> gr.Blocks:
                     label="Objects found",
                     interactive=False,
                 )
+        limit = {"concurrency_limit": settings.concurrency, "concurrency_id": "detector"}
         button.click(
-            detect_ui,
-            [photo, confidence],
-            [annotated, table],
-            api_name="detect_ui",
-            concurrency_limit=settings.concurrency,
-            concurrency_id="detector",
+            detect_ui, [photo, confidence], [annotated, table], api_name="detect_ui", **limit
         )
-        gr.api(
-            predict,
-            api_name="predict",
-            concurrency_limit=settings.concurrency,
-            concurrency_id="detector",
-        )
+        gr.api(predict, api_name="predict", **limit)
+        gr.api(labels, api_name="labels")
     return demo

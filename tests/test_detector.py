@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model_package import LABELS, decode_image
+from model_package import LABELS, DetectOptions, decode_image, parse_classes
 from model_package.detector import decode_boxes, resize_tf1
 
 
@@ -16,29 +16,31 @@ def coffee(skimage_dir):
 
 
 def test_min_confidence_filters(detector, coffee):
-    labels = {d.label for d in detector.detect(coffee, min_confidence=0.9)}
+    labels = {d.label for d in detector.detect(coffee, DetectOptions(min_confidence=0.9))}
     assert labels == {"cup"}
-    low = detector.detect(coffee, min_confidence=0.1)
+    low = detector.detect(coffee, DetectOptions(min_confidence=0.1))
     assert len(low) > 2
     assert all(d.confidence >= 0.1 for d in low)
     assert [d.confidence for d in low] == sorted((d.confidence for d in low), reverse=True)
 
 
 def test_max_detections_and_classes(detector, coffee):
-    assert len(detector.detect(coffee, min_confidence=0.05, max_detections=3)) == 3
-    only = detector.detect(coffee, min_confidence=0.3, classes={"dining table"})
+    assert len(detector.detect(coffee, DetectOptions(min_confidence=0.05, max_detections=3))) == 3
+    only = detector.detect(
+        coffee, DetectOptions(min_confidence=0.3, classes=frozenset({"dining table"}))
+    )
     assert [d.label for d in only] == ["dining table"]
 
 
 def test_nms_iou_controls_overlap(detector, coffee):
-    strict = detector.detect(coffee, min_confidence=0.05, nms_iou=0.1)
-    loose = detector.detect(coffee, min_confidence=0.05, nms_iou=0.9)
+    strict = detector.detect(coffee, DetectOptions(min_confidence=0.05, nms_iou=0.1))
+    loose = detector.detect(coffee, DetectOptions(min_confidence=0.05, nms_iou=0.9))
     assert len(loose) > len(strict)
 
 
 def test_boxes_are_inside_the_image(detector, skimage_dir):
     image = decode_image((skimage_dir / "camera.png").read_bytes())  # person touches the edge
-    for d in detector.detect(image, min_confidence=0.3):
+    for d in detector.detect(image, DetectOptions(min_confidence=0.3)):
         assert 0 <= d.box.x_min < d.box.x_max <= image.shape[1]
         assert 0 <= d.box.y_min < d.box.y_max <= image.shape[0]
 
@@ -91,3 +93,25 @@ def test_grayscale_photo_detects_person(detector, skimage_dir):
     image = decode_image((skimage_dir / "camera.png").read_bytes())
     assert image.shape == (512, 512, 3)
     assert [d.label for d in detector.detect(image)] == ["person"]
+
+
+def test_options_are_validated():
+    for bad in (
+        dict(min_confidence=1.5),
+        dict(nms_iou=-0.1),
+        dict(max_detections=0),
+        dict(max_detections=101),
+    ):
+        with pytest.raises(ValueError):
+            DetectOptions(**bad)
+    with pytest.raises(ValueError, match="unicorn.*Valid labels: person, bicycle"):
+        DetectOptions(classes=parse_classes("person, unicorn"))
+    assert parse_classes(" cat ,dog,, ") == {"cat", "dog"}
+    assert parse_classes("") is None
+
+
+def test_zero_threshold_stays_bounded(detector, coffee):
+    """min_confidence 0 makes every (anchor, class) a candidate; NMS still sees a bounded set."""
+    detections = detector.detect(coffee, DetectOptions(min_confidence=0.0))
+    assert len(detections) == 100
+    assert detections[0].label == "cup"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from model_package import DetectOptions
 from model_package.codec import decode_image
 
 # ../shared/reference/coco-ssd-reference/expected-skimage.json, min-score 0.3:
@@ -63,7 +64,7 @@ def assert_matches_reference(detections, reference) -> None:
 @pytest.mark.parametrize("name", sorted(SKIMAGE_REFERENCE))
 def test_skimage_photos_match_reference(detector, skimage_dir, name):
     image = decode_image((skimage_dir / name).read_bytes())
-    detections = detector.detect(image, min_confidence=0.5)
+    detections = detector.detect(image, DetectOptions(min_confidence=0.5))
     assert_matches_reference(detections, SKIMAGE_REFERENCE[name])
     assert {d.label for d in detections} == {label for label, _, _ in SKIMAGE_REFERENCE[name]}
 
@@ -71,13 +72,15 @@ def test_skimage_photos_match_reference(detector, skimage_dir, name):
 @pytest.mark.parametrize("name", sorted(MORE_REFERENCE))
 def test_more_photos_match_reference(detector, skimage_dir, name):
     image = decode_image((skimage_dir / name).read_bytes())
-    assert_matches_reference(detector.detect(image, min_confidence=0.3), MORE_REFERENCE[name])
+    assert_matches_reference(
+        detector.detect(image, DetectOptions(min_confidence=0.3)), MORE_REFERENCE[name]
+    )
 
 
 @pytest.mark.parametrize("source,size", sorted(DERIVED_REFERENCE))
 def test_resized_photos_match_reference(detector, skimage_dir, source, size):
     image = Image.open(skimage_dir / source).convert("RGB").resize(size, Image.LANCZOS)
-    detections = detector.detect(np.asarray(image), min_confidence=0.5)
+    detections = detector.detect(np.asarray(image), DetectOptions(min_confidence=0.5))
     assert_matches_reference(detections, DERIVED_REFERENCE[(source, size)])
 
 

@@ -67,3 +67,48 @@ def test_still_serves_after_errors(client, photos):
         client.predict(_wire(photos["chelsea"].read_bytes()), 0.5, api_name="/predict")
     )
     assert [d["label"] for d in reply["detections"]] == ["cat"]
+
+
+def _predict(client, data: bytes, *args):
+    return json.loads(client.predict(_wire(data), *args, api_name="/predict"))
+
+
+def test_options_classes_max_detections_and_nms(client, photos):
+    data = photos["coffee"].read_bytes()
+    only_table = _predict(client, data, 0.3, "dining table")
+    assert [d["label"] for d in only_table["detections"]] == ["dining table"]
+    many = _predict(client, data, 0.05, "", 3)
+    assert len(many["detections"]) == 3
+    loose = _predict(client, data, 0.05, "", 100, 0.9)
+    strict = _predict(client, data, 0.05, "", 100, 0.1)
+    assert len(loose["detections"]) > len(strict["detections"])
+
+
+def test_annotate_false_and_jpeg_output(client, photos):
+    data = photos["chelsea"].read_bytes()
+    bare = _predict(client, data, 0.5, "", 100, 0.5, False)
+    assert bare["image"] is None and bare["image_format"] is None
+    assert [d["label"] for d in bare["detections"]] == ["cat"]
+    jpeg = _predict(client, data, 0.5, "", 100, 0.5, True, "jpeg", "req-123")
+    assert jpeg["image_format"] == "jpeg"
+    image = Image.open(io.BytesIO(bytes(json.loads(jpeg["image"]))))
+    assert image.format == "JPEG" and image.size == (451, 300)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ((0.5, "cat,unicorn"), "unicorn.*Valid labels"),
+        ((0.5, "", 0), "max_detections"),
+        ((0.5, "", 100, 1.5), "nms_iou"),
+        ((0.5, "", 100, 0.5, True, "gif"), "image_format"),
+    ],
+)
+def test_invalid_options_are_refused(client, photos, args, message):
+    with pytest.raises(AppError, match=message):
+        _predict(client, photos["chelsea"].read_bytes(), *args)
+
+
+def test_labels_endpoint(client):
+    labels = json.loads(client.predict(api_name="/labels"))
+    assert len(labels) == 80 and labels[0] == "person" and "toothbrush" in labels
