@@ -11,7 +11,7 @@ import numpy as np
 
 from model_package import LABELS, MODEL_NAME, DetectOptions, Detector, ImageDecodeError
 from model_package import parse_classes
-from model_package.wire import WireFormatError, decode_bytes, encode_bytes
+from model_package.wire import WIRES, WireFormatError
 
 from . import service
 from .settings import SpaceSettings
@@ -19,61 +19,78 @@ from .settings import SpaceSettings
 logger = logging.getLogger("model_space")
 
 IMAGE_FORMATS = ("png", "jpeg")
+WIRE_DOCS = {
+    "bytelist": "a JSON text holding a list of integers 0-255",
+    "base64": "a base64 string",
+}
 
 
 def build_app(detector: Detector, settings: SpaceSettings) -> gr.Blocks:
-    def predict(
-        image: str,
-        min_confidence: float = 0.5,
-        classes: str = "",
-        max_detections: int = 100,
-        nms_iou: float = 0.5,
-        annotate: bool = True,
-        image_format: str = "png",
-        request_id: str = "",
-    ) -> str:
-        """Detect objects in an image sent as a JSON list of its file's bytes (ints 0-255).
+    def make_predict(wire_name: str):
+        wire = WIRES[wire_name]
+        max_chars = int(settings.max_upload_bytes * wire.chars_per_byte) + 2
+        too_large = f"The file is larger than the {settings.max_upload_bytes:,} byte limit."
 
-        classes: comma list of labels to keep ("" = all). Returns JSON: model, width, height,
-        detections [{label, confidence, box}], the annotated image as a JSON byte list under
-        "image" (null if annotate is false), image_format and timings_ms."""
-        start = time.perf_counter()
-        try:
-            options = DetectOptions(
-                min_confidence=float(min_confidence),
-                nms_iou=float(nms_iou),
-                max_detections=int(max_detections),
-                classes=parse_classes(classes),
+        def predict(
+            image: str,
+            min_confidence: float = 0.5,
+            classes: str = "",
+            max_detections: int = 100,
+            nms_iou: float = 0.5,
+            annotate: bool = True,
+            image_format: str = "png",
+            request_id: str = "",
+        ) -> str:
+            start = time.perf_counter()
+            try:
+                if len(image) > max_chars:  # cheap bound before parsing the text
+                    raise ValueError(too_large)
+                options = DetectOptions(
+                    min_confidence=float(min_confidence),
+                    nms_iou=float(nms_iou),
+                    max_detections=int(max_detections),
+                    classes=parse_classes(classes),
+                )
+                if image_format not in IMAGE_FORMATS:
+                    raise ValueError(f"image_format must be one of: {', '.join(IMAGE_FORMATS)}.")
+                data = wire.decode(image)
+                if len(data) > settings.max_upload_bytes:
+                    raise ValueError(too_large)
+                result = service.run(
+                    detector, data, options, settings.max_pixels, bool(annotate), image_format
+                )
+            except (WireFormatError, ImageDecodeError, ValueError, TypeError) as exc:
+                logger.info("request_id=%s rejected: %s", request_id or "-", exc)
+                raise gr.Error(str(exc)) from exc
+            logger.info(
+                "request_id=%s wire=%s bytes=%d size=%dx%d detections=%d ms=%.1f",
+                request_id or "-",
+                wire_name,
+                len(data),
+                result.width,
+                result.height,
+                len(result.detections),
+                (time.perf_counter() - start) * 1000,
             )
-            if image_format not in IMAGE_FORMATS:
-                raise ValueError(f"image_format must be one of: {', '.join(IMAGE_FORMATS)}.")
-            data = decode_bytes(image)
-            result = service.run(
-                detector, data, options, settings.max_pixels, bool(annotate), image_format
+            return json.dumps(
+                {
+                    "model": MODEL_NAME,
+                    "width": result.width,
+                    "height": result.height,
+                    "detections": [d.to_dict() for d in result.detections],
+                    "image": wire.encode(result.encoded) if result.encoded is not None else None,
+                    "image_format": image_format if result.encoded is not None else None,
+                    "timings_ms": result.timings_ms,
+                }
             )
-        except (WireFormatError, ImageDecodeError, ValueError, TypeError) as exc:
-            logger.info("request_id=%s rejected: %s", request_id or "-", exc)
-            raise gr.Error(str(exc)) from exc
-        logger.info(
-            "request_id=%s bytes=%d size=%dx%d detections=%d ms=%.1f",
-            request_id or "-",
-            len(data),
-            result.width,
-            result.height,
-            len(result.detections),
-            (time.perf_counter() - start) * 1000,
+
+        predict.__doc__ = (
+            f"Detect objects in an image file whose bytes are sent as {WIRE_DOCS[wire_name]}.\n\n"
+            "classes: comma list of labels to keep (empty = all). Returns JSON: model, width, "
+            "height, detections [{label, confidence, box}], the annotated image under 'image' "
+            "in the same wire format (null if annotate is false), image_format, timings_ms."
         )
-        return json.dumps(
-            {
-                "model": MODEL_NAME,
-                "width": result.width,
-                "height": result.height,
-                "detections": [d.to_dict() for d in result.detections],
-                "image": encode_bytes(result.encoded) if result.encoded is not None else None,
-                "image_format": image_format if result.encoded is not None else None,
-                "timings_ms": result.timings_ms,
-            }
-        )
+        return predict
 
     def labels() -> str:
         """The labels the model can detect, as a JSON list."""
@@ -109,6 +126,7 @@ def build_app(detector: Detector, settings: SpaceSettings) -> gr.Blocks:
         button.click(
             detect_ui, [photo, confidence], [annotated, table], api_name="detect_ui", **limit
         )
-        gr.api(predict, api_name="predict", **limit)
+        gr.api(make_predict("bytelist"), api_name="predict", **limit)
+        gr.api(make_predict("base64"), api_name="predict_base64", **limit)
         gr.api(labels, api_name="labels")
     return demo

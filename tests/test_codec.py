@@ -90,3 +90,14 @@ def test_wire_format_round_trip_and_validation():
     for bad in ["nonsense", "[1, 256]", "[-1]", '{"a": 1}', "[1.5]", '["a"]']:
         with pytest.raises(WireFormatError):
             decode_bytes(bad)
+
+
+def test_base64_wire_round_trip_and_validation():
+    from model_package.wire import WIRES
+
+    wire = WIRES["base64"]
+    data = bytes(range(256))
+    assert wire.decode(wire.encode(data)) == data
+    assert len(wire.encode(data)) <= len(data) * wire.chars_per_byte + 4
+    with pytest.raises(WireFormatError):
+        wire.decode("not base64 !!")

@@ -112,3 +112,24 @@ def test_invalid_options_are_refused(client, photos, args, message):
 def test_labels_endpoint(client):
     labels = json.loads(client.predict(api_name="/labels"))
     assert len(labels) == 80 and labels[0] == "person" and "toothbrush" in labels
+
+
+def test_base64_endpoint_gives_the_same_answer(client, photos):
+    import base64
+
+    data = photos["coffee"].read_bytes()
+    compact = json.loads(
+        client.predict(base64.b64encode(data).decode(), 0.5, api_name="/predict_base64")
+    )
+    listed = _predict(client, data, 0.5)
+    assert compact["detections"] == listed["detections"]
+    png = base64.b64decode(compact["image"])
+    assert png == bytes(json.loads(listed["image"]))
+    with pytest.raises(AppError, match="base64"):
+        client.predict("not base64 !!", 0.5, api_name="/predict_base64")
+
+
+def test_oversized_file_is_refused(client):
+    huge = "[" + ",".join(["0"] * (10 * 1024 * 1024 + 1)) + "]"
+    with pytest.raises(AppError, match="larger than"):
+        client.predict(huge, 0.5, api_name="/predict")
