@@ -25,9 +25,10 @@ def draw_detections(image: np.ndarray, detections: Iterable[Detection]) -> np.nd
     """A copy of the RGB image with each detection's box and tag drawn on it."""
     out = image.copy()
     h, w = out.shape[:2]
-    scale = max(min(h, w) / 640.0, 0.35)  # text and lines grow with the photo
-    thickness = max(int(round(2.5 * scale)), 2)
-    font_scale = 0.6 * scale
+    short_side = min(h, w)
+    font_scale = max(0.45, short_side / 800.0)  # about 10 px text on small photos, grows after
+    thickness = max(2, round(short_side / 300.0))
+    scale = font_scale / 0.6
     for det in detections:
         colour = label_colour(det.label)
         x0, y0 = int(round(det.box.x_min)), int(round(det.box.y_min))

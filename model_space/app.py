@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -19,6 +21,7 @@ from .settings import SpaceSettings
 logger = logging.getLogger("model_space")
 
 IMAGE_FORMATS = ("png", "jpeg")
+EXAMPLES = sorted((Path(__file__).parent / "examples").glob("*.jpg"))
 WIRE_DOCS = {
     "bytelist": "a JSON text holding a list of integers 0-255",
     "base64": "a base64 string",
@@ -96,36 +99,65 @@ def build_app(detector: Detector, settings: SpaceSettings) -> gr.Blocks:
         """The labels the model can detect, as a JSON list."""
         return json.dumps(list(LABELS))
 
-    def detect_ui(image: np.ndarray | None, min_confidence: float):
+    def detect_ui(image: np.ndarray | None, min_confidence: float, classes: list[str] | None):
         if image is None:
-            raise gr.Error("Choose a photo first.")
-        result = service.analyse(detector, image, DetectOptions(min_confidence=min_confidence))
+            return None, [], []
+        options = DetectOptions(
+            min_confidence=min_confidence, classes=frozenset(classes) if classes else None
+        )
+        result = service.analyse(detector, image, options)
         rows = [
             [d.label, round(d.confidence, 3), *(round(v) for v in vars(d.box).values())]
             for d in result.detections
         ]
-        return result.annotated, rows
+        counts = Counter(d.label for d in result.detections).most_common()
+        return result.annotated, rows, [list(c) for c in counts]
 
     with gr.Blocks(title="Object detection · SSDLite MobileNetV2") as demo:
         gr.Markdown(
-            "# Object detection\nSSDLite MobileNetV2 trained on COCO (80 labels), run by OpenCV."
+            "# Object detection\n"
+            "Drop, paste or take a photo: SSDLite MobileNetV2 (COCO, 80 labels) finds the objects "
+            "in it. The same model answers the API below (`/predict`)."
         )
         with gr.Row():
             with gr.Column():
-                photo = gr.Image(label="Photo", type="numpy", image_mode="RGB")
+                photo = gr.Image(
+                    label="Photo",
+                    type="numpy",
+                    image_mode="RGB",
+                    sources=["upload", "clipboard", "webcam"],
+                )
                 confidence = gr.Slider(0.05, 1.0, value=0.5, step=0.05, label="Minimum confidence")
+                classes = gr.Dropdown(
+                    choices=list(LABELS),
+                    multiselect=True,
+                    label="Only these labels (empty: all)",
+                )
                 button = gr.Button("Detect", variant="primary")
             with gr.Column():
                 annotated = gr.Image(label="Detections", type="numpy", interactive=False)
+                counts = gr.Dataframe(
+                    headers=["label", "count"], label="Count per label", interactive=False
+                )
                 table = gr.Dataframe(
                     headers=["label", "confidence", "x_min", "y_min", "x_max", "y_max"],
                     label="Objects found",
                     interactive=False,
                 )
+        inputs, outputs = [photo, confidence, classes], [annotated, table, counts]
         limit = {"concurrency_limit": settings.concurrency, "concurrency_id": "detector"}
-        button.click(
-            detect_ui, [photo, confidence], [annotated, table], api_name="detect_ui", **limit
+        gr.Examples(
+            examples=[[str(path)] for path in EXAMPLES],
+            inputs=[photo],
+            label="Examples (CC0 / public-domain photos, see examples/LICENSES.md)",
+            examples_per_page=len(EXAMPLES),
         )
+        button.click(detect_ui, inputs, outputs, api_name="detect_ui", **limit)
+        # A new photo (uploaded, pasted, taken or an example) or a changed control re-runs
+        # detection; the slider fires on release, not on every step of a drag.
+        confidence.release(detect_ui, inputs, outputs, api_visibility="private", **limit)
+        classes.change(detect_ui, inputs, outputs, api_visibility="private", **limit)
+        photo.change(detect_ui, inputs, outputs, api_visibility="private", **limit)
         gr.api(make_predict("bytelist"), api_name="predict", **limit)
         gr.api(make_predict("base64"), api_name="predict_base64", **limit)
         gr.api(labels, api_name="labels")
