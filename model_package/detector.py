@@ -1,14 +1,18 @@
-"""The detector: pre-process, run the converted graph with ``cv2.dnn``, decode and filter boxes."""
+"""The detector: pre-process, run the converted graph (onnxruntime or ``cv2.dnn``), decode and
+filter boxes."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .convert import BOXES_NAME, CLASSES_NAME, INPUT_SIZE, ConvertedModel, ensure_converted
+from .convert import INPUT_SIZE, ConvertedModel, ensure_converted
+from .engine import DEFAULT_BACKEND, Engine, create_engine
 from .labels import CLASS_NAMES
 from .options import DetectOptions
 from .settings import PackageSettings
@@ -53,15 +57,63 @@ def resize_tf1(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     """Resize an HxWx3 image to size x size x 3 float32 exactly as the TF graph's ResizeBilinear.
 
     ``cv2.resize`` samples at half-pixel centres and would shift every box slightly."""
-    h, w = image.shape[:2]
+    return resize_tf1_chw(image, size).transpose(1, 2, 0)
+
+
+# cv2.remap refuses images with a side of SHRT_MAX pixels or more.
+_REMAP_MAX_SIDE = 32767
+
+
+@lru_cache(maxsize=8)
+def _gather_maps(
+    h: int, w: int, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Source coordinates of the four bilinear taps, stacked as four size x size blocks (top-left,
+    top-right, bottom-left, bottom-right), and the two weights. Cached: photos come in few sizes."""
     y0, y1, fy = _axis_taps(h, size)
     x0, x1, fx = _axis_taps(w, size)
-    top = image[y0].astype(np.float32)
-    bottom = image[y1].astype(np.float32)
-    fx = fx[None, :, None]
-    top = top[:, x0] + (top[:, x1] - top[:, x0]) * fx
-    bottom = bottom[:, x0] + (bottom[:, x1] - bottom[:, x0]) * fx
-    return top + (bottom - top) * fy[:, None, None]
+    map_x = np.empty((4, size, size), np.float32)
+    map_y = np.empty((4, size, size), np.float32)
+    map_x[0::2] = x0
+    map_x[1::2] = x1
+    map_y[:2] = y0[:, None]
+    map_y[2:] = y1[:, None]
+    maps = (map_x.reshape(4 * size, size), map_y.reshape(4 * size, size), fx, fy[:, None])
+    for array in maps:  # shared between calls and threads
+        array.setflags(write=False)
+    return maps
+
+
+def resize_tf1_chw(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """``resize_tf1`` laid out channels first (3 x size x size), as the graph takes it.
+
+    The four taps of every output pixel are gathered in uint8 (``cv2.remap`` with integer
+    coordinates and nearest-neighbour sampling is an exact gather), and only the small gathered
+    blocks are converted to float32 and blended, with the same float32 operations in the same
+    order as the straightforward formula, so the result is identical to the last bit."""
+    h, w = image.shape[:2]
+    if image.dtype == np.uint8 and image.ndim == 3 and max(h, w) < _REMAP_MAX_SIDE:
+        map_x, map_y, fx, fy = _gather_maps(h, w, size)
+        taps = cv2.remap(np.ascontiguousarray(image), map_x, map_y, cv2.INTER_NEAREST)
+        taps = taps.reshape(4, size, size, -1)
+    else:
+        y0, y1, fy = _axis_taps(h, size)
+        x0, x1, fx = _axis_taps(w, size)
+        fy = fy[:, None]
+        rows = image[np.concatenate([y0, y0, y1, y1])].reshape(4, size, w, -1)
+        taps = np.stack([rows[0][:, x0], rows[1][:, x1], rows[2][:, x0], rows[3][:, x1]])
+    top_left, top_right, bottom_left, bottom_right = taps.transpose(0, 3, 1, 2).astype(np.float32)
+    # top = tl + (tr - tl) * fx; bottom = bl + (br - bl) * fx; out = top + (bottom - top) * fy
+    top_right -= top_left
+    top_right *= fx
+    top_right += top_left
+    bottom_right -= bottom_left
+    bottom_right *= fx
+    bottom_right += bottom_left
+    bottom_right -= top_right
+    bottom_right *= fy
+    bottom_right += top_right
+    return bottom_right
 
 
 def decode_boxes(encodings: np.ndarray, anchors: np.ndarray) -> np.ndarray:
@@ -78,34 +130,49 @@ def decode_boxes(encodings: np.ndarray, anchors: np.ndarray) -> np.ndarray:
 
 
 class Detector:
-    """SSDLite MobileNetV2 (COCO) on ``cv2.dnn``. Load once, then call ``detect`` per image."""
+    """SSDLite MobileNetV2 (COCO). Load once, then call ``detect`` per image (thread-safe)."""
 
-    def __init__(self, model: ConvertedModel) -> None:
-        self.net = cv2.dnn.readNetFromONNX(str(model.onnx_path))
+    def __init__(self, model: ConvertedModel, backend: str = DEFAULT_BACKEND) -> None:
+        self.engine: Engine = create_engine(backend, model.onnx_path)
+        self.backend = self.engine.name
         self.anchors = np.load(model.anchors_path)
         self.name = MODEL_NAME
         self._valid_classes = np.array([name is not None for name in CLASS_NAMES])
+        # cv2.dnn keeps the input and outputs inside the Net: one forward pass at a time.
+        self._lock = threading.Lock() if self.backend == "opencv" else None
 
     @classmethod
     def load(cls, settings: PackageSettings | None = None) -> "Detector":
         """Load the cached converted model, converting the weights first if needed."""
-        return cls(ensure_converted(settings))
+        settings = settings or PackageSettings.from_env()
+        return cls(ensure_converted(settings), settings.backend)
 
     @classmethod
-    def from_files(cls, onnx_path: Path, anchors_path: Path) -> "Detector":
-        return cls(ConvertedModel(Path(onnx_path), Path(anchors_path)))
+    def from_files(
+        cls, onnx_path: Path, anchors_path: Path, backend: str = DEFAULT_BACKEND
+    ) -> "Detector":
+        return cls(ConvertedModel(Path(onnx_path), Path(anchors_path)), backend)
 
     def warm_up(self) -> None:
         """Run once on a blank image so that the first real request pays no set-up cost."""
         self.forward(np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8))
 
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """The graph's input for an RGB uint8 image: a (1, 3, 300, 300) float32 blob."""
+        return resize_tf1_chw(image)[None]
+
+    def run(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The forward pass alone: (1917, 4) box encodings, (1917, 91) logits."""
+        if self._lock is None:
+            boxes, logits = self.engine.run(blob)
+        else:
+            with self._lock:
+                boxes, logits = self.engine.run(blob)
+        return boxes.reshape(-1, 4), logits.reshape(boxes.shape[1], -1)
+
     def forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw outputs for an RGB uint8 image: (1917, 4) box encodings, (1917, 91) logits."""
-        resized = resize_tf1(image)
-        blob = np.ascontiguousarray(resized.transpose(2, 0, 1)[None])
-        self.net.setInput(blob)
-        boxes, logits = self.net.forward([BOXES_NAME, CLASSES_NAME])
-        return boxes.reshape(-1, 4), logits.reshape(boxes.shape[1], -1)
+        return self.run(self.preprocess(image))
 
     def detect(
         self, image: np.ndarray, options: DetectOptions = DetectOptions()
