@@ -101,3 +101,19 @@ def test_base64_wire_round_trip_and_validation():
     assert len(wire.encode(data)) <= len(data) * wire.chars_per_byte + 4
     with pytest.raises(WireFormatError):
         wire.decode("not base64 !!")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_opencv_fast_path_gives_pillows_pixels(chelsea, fmt, mode):
+    """Plain JPEG/PNG files are decoded by OpenCV; the pixels must be Pillow's, bit for bit."""
+    data = _encode(chelsea.convert(mode), fmt)
+    with Image.open(io.BytesIO(data)) as img:
+        expected = np.asarray(img.convert("RGB"))
+    assert np.array_equal(decode_image(data), expected)
+
+
+def test_truncated_jpeg_is_still_refused(chelsea):
+    data = _encode(chelsea, "JPEG")
+    with pytest.raises(ImageDecodeError):
+        decode_image(data[: len(data) // 2])
