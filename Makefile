@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-from-pyproject
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model run test lint format bench clean distclean
+.PHONY: help venv model run test lint format bench dist space clean distclean
 
 help:
 	@echo "make run    - start the model Space and the gateway, then open http://127.0.0.1:8000/"
@@ -18,6 +18,8 @@ help:
 	@echo "make venv   - create/refresh $(VENV) from pyproject.toml"
 	@echo "make model  - fetch and convert the detector weights (cached)"
 	@echo "make bench  - run bench/ if present"
+	@echo "make dist   - build and check the package sdist and wheel into dist/ (as release.yml)"
+	@echo "make space  - assemble the Hugging Face Space repository into build/space"
 	@echo "make clean  - remove build and test output (keeps $(VENV) and the model cache)"
 
 venv: $(STAMP)
@@ -51,6 +53,18 @@ bench: venv
 	else \
 		echo "bench/ does not exist yet: no benchmark to run"; \
 	fi
+
+# The package as release.yml builds and checks it (without publishing).
+dist: venv
+	rm -rf dist
+	$(PY) -m build --outdir dist
+	$(PY) -m twine check --strict dist/*
+	$(PY) scripts/check_dist.py dist
+
+# The Space repository as deploy.yml uploads it; run it with `cd build/space && python app.py`.
+space: venv
+	rm -rf build/space
+	$(PY) scripts/build_space.py build/space
 
 clean:
 	rm -rf test-output build dist .pytest_cache *.egg-info
