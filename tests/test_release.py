@@ -244,6 +244,45 @@ def test_space_folder_is_a_gradio_space(space_dir: Path):
     assert not list(space_dir.rglob("__pycache__"))
 
 
+def test_space_deploy_uploads_the_folder_in_one_commit(space_dir, monkeypatch):
+    import fnmatch
+    import importlib.util
+
+    import huggingface_hub
+
+    calls = []
+
+    class FakeApi:
+        def __init__(self, token):
+            calls.append(("token", token))
+
+        def create_repo(self, repo_id, **kwargs):
+            calls.append(("create_repo", repo_id, kwargs))
+
+        def upload_folder(self, **kwargs):
+            calls.append(("upload_folder", kwargs))
+            return "commit-url"
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    spec = importlib.util.spec_from_file_location("deploy_space", REPO / "scripts/deploy_space.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    monkeypatch.setenv("HF_SPACE_ID", "someone/object-detection")
+    assert module.main([str(space_dir), "--message", "Deploy abc"]) == 0
+
+    assert calls[0] == ("token", "hf_test")
+    assert calls[1][:2] == ("create_repo", "someone/object-detection")
+    assert calls[1][2]["repo_type"] == "space" and calls[1][2]["space_sdk"] == "gradio"
+    upload = calls[2][1]
+    assert upload["repo_type"] == "space" and upload["folder_path"] == space_dir
+    assert upload["commit_message"] == "Deploy abc"
+    stale = upload["delete_patterns"]
+    assert not any(fnmatch.fnmatch(".gitattributes", pattern) for pattern in stale)
+    for old_file in ("model_space/old.py", "README.md", "requirements.txt", "x/photo.jpg"):
+        assert any(fnmatch.fnmatch(old_file, pattern) for pattern in stale), old_file
+
+
 @pytest.fixture(scope="session")
 def space_venv(space_dir: Path, tmp_path_factory) -> Path:
     python = _fresh_venv(tmp_path_factory.mktemp("space-env") / "venv")
