@@ -17,7 +17,8 @@ def main() -> None:
     )
     # gradio_client's httpx calls would log every request to the Space at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    # The gateway writes its own access log: one JSON line per request (api_gateway.access).
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from starlette.exceptions import HTTPException
+from api_gateway.errors import error_bytes
 
 # Room for the multipart boundaries, part headers and small form fields around the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -33,7 +32,7 @@ class BodyLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(send, scope.get("path", ""))
             return
 
         received = 0
@@ -49,8 +48,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, counting_receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": self.message}).encode()
+    async def _refuse(self, send: Send, path: str) -> None:
+        body = error_bytes(path, 413, self.message)
         await send(
             {
                 "type": "http.response.start",

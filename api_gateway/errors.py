@@ -1,7 +1,13 @@
-"""Gateway errors and the handlers that turn every failure into ``{"detail": "..."}``."""
+"""Gateway errors and the handlers that turn every failure into a JSON answer.
+
+Two shapes exist. Every endpoint answers ``{"detail": "..."}``, except the DeepStack-compatible
+``/v1/vision/detection``, whose clients (Frigate, Blue Iris, Home Assistant) expect
+``{"success": false, "error": "...", "code": <status>}``.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,21 +18,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
 
+DEEPSTACK_PATH = "/v1/vision/detection"
+# Form fields whose value is never echoed back in a validation message.
+_SECRET_FIELDS = {"api_key"}
+
 
 class GatewayError(Exception):
-    """An error with an HTTP status and a message meant for the person using the page."""
+    """An error with an HTTP status and a message meant for the person using the API."""
 
     status_code = 500
 
-    def __init__(self, detail: str, status_code: int | None = None) -> None:
+    def __init__(
+        self, detail: str, status_code: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
         if status_code is not None:
             self.status_code = status_code
 
 
 class BadUpload(GatewayError):
-    """The request has no usable file (missing, empty, wrong field)."""
+    """The request has no usable file (missing, wrong field) or a bad option."""
 
     status_code = 422
 
@@ -38,13 +51,22 @@ class UnsupportedImage(GatewayError):
 
 
 class UploadTooLarge(GatewayError):
-    """The upload is bigger than the configured limit."""
+    """The upload is bigger than the configured limit (bytes or pixels)."""
 
     status_code = 413
 
 
+class Unauthorized(GatewayError):
+    """API keys are configured and the request has none, or a wrong one."""
+
+    status_code = 401
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
 class SpaceRejectedInput(GatewayError):
-    """The Space refused the image (it raised a user-facing error)."""
+    """The Space refused the image or an option (it raised a user-facing error)."""
 
     status_code = 422
 
@@ -55,10 +77,27 @@ class SpaceUnavailable(GatewayError):
     status_code = 502
 
 
+class SpaceBusy(GatewayError):
+    """As many calls to the Space as allowed are running; the client should retry later."""
+
+    status_code = 503
+
+
 class SpaceTimeout(GatewayError):
     """The Space did not answer within the configured time."""
 
     status_code = 504
+
+
+def error_body(path: str, status_code: int, message: str) -> dict[str, Any]:
+    """The JSON error document for a request to ``path``."""
+    if path.rstrip("/") == DEEPSTACK_PATH:
+        return {"success": False, "error": message, "code": status_code}
+    return {"detail": message}
+
+
+def error_bytes(path: str, status_code: int, message: str) -> bytes:
+    return json.dumps(error_body(path, status_code, message)).encode()
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -78,37 +117,50 @@ def describe_validation_error(exc: RequestValidationError) -> str:
                 "No image file in the request: send it as the multipart form field 'image'."
             )
             continue
-        messages.append(f"{field}: {error.get('msg', 'invalid value')}")
+        message = f"{field}: {error.get('msg', 'invalid value')}"
+        value = error.get("input")
+        if (
+            field not in _SECRET_FIELDS
+            and isinstance(value, (str, int, float))
+            and error.get("type") != "missing"
+            and len(str(value)) <= 40
+        ):
+            message += f" (got {str(value)!r})"
+        messages.append(message + ".")
     return " ".join(dict.fromkeys(messages)) or "The request is not valid."
 
 
-def _json_error(status_code: int, detail: str, headers: dict[str, str] | None = None):
-    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+def json_error(
+    request: Request, status_code: int, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(request.url.path, status_code, detail),
+        status_code=status_code,
+        headers=headers,
+    )
 
 
-async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
+async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
     if exc.status_code >= 500:
         logger.warning("%s: %s", type(exc).__name__, exc.detail)
-    return _json_error(exc.status_code, exc.detail)
+    return json_error(request, exc.status_code, exc.detail, exc.headers)
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return _json_error(exc.status_code, detail, getattr(exc, "headers", None))
+    return json_error(request, exc.status_code, detail, getattr(exc, "headers", None))
 
 
-async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    return _json_error(422, describe_validation_error(exc))
-
-
-async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unexpected error", exc_info=exc)
-    return _json_error(500, "Internal error in the gateway; see its log for details.")
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return json_error(request, 422, describe_validation_error(exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Make every error response JSON with a readable ``detail`` string."""
+    """Make every expected error response JSON with a readable message.
+
+    Unexpected exceptions are answered by ``middleware.CatchAllMiddleware``, inside the CORS
+    layer, so that a 500 still carries the CORS and request-id headers.
+    """
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)

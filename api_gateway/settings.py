@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # api_gateway/ sits next to web_client/ in the repository.
@@ -29,8 +29,24 @@ class Settings(BaseSettings):
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
     upstream_timeout_s: float = Field(default=30.0, gt=0)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Decoded size limit, checked from the image header before anything goes to the Space.
+    max_pixels: int = Field(default=40_000_000, gt=0)
+    # Calls to the Space running at once; one more is refused with 503 + Retry-After (no queue).
+    max_in_flight: int = Field(default=8, gt=0)
+    # Seconds a refused client is told to wait (the Retry-After header).
+    retry_after_s: int = Field(default=1, ge=0)
+    # How long the Space's label list is reused before it is asked for again.
+    labels_cache_s: float = Field(default=300.0, ge=0)
+    # Comma-separated API keys. Empty: the API is open (the local default).
+    api_keys: SecretStr = SecretStr("")
     # Folder with the static page, served at "/". Empty value in env disables it.
     web_dir: Path | None = Field(default_factory=_default_web_dir)
+
+    @property
+    def api_key_list(self) -> tuple[str, ...]:
+        """The configured keys, without blanks; empty when the API is open."""
+        raw = self.api_keys.get_secret_value()
+        return tuple(dict.fromkeys(k.strip() for k in raw.split(",") if k.strip()))
 
     @field_validator("web_dir", mode="before")
     @classmethod

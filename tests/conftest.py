@@ -5,6 +5,7 @@ Each service's output goes to ``test-output/<name>.log`` for debugging a failed 
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -63,6 +64,7 @@ class Processes:
 
     def __init__(self) -> None:
         self._running: list[tuple[subprocess.Popen, object]] = []
+        self.by_name: dict[str, subprocess.Popen] = {}
         LOG_DIR.mkdir(exist_ok=True)
 
     def start(self, name: str, args: list[str], env: dict[str, str], url: str, timeout_s: float):
@@ -78,6 +80,7 @@ class Processes:
             start_new_session=True,
         )
         self._running.append((proc, log))
+        self.by_name[name] = proc
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
@@ -155,8 +158,8 @@ def start_gateway(processes: Processes) -> Callable[..., str]:
 def start_fake_space(processes: Processes) -> Callable[..., str]:
     """Start tests/fake_space.py (the Space contract without a model); returns its URL."""
 
-    def start(name: str, delay_s: float = 0.0) -> str:
-        port = free_port()
+    def start(name: str, delay_s: float = 0.0, port: int | None = None) -> str:
+        port = port or free_port()
         env = _child_env(FAKE_SPACE_DELAY_S=str(delay_s))
         url = f"http://127.0.0.1:{port}/"
         processes.start(name, [str(FAKE_SPACE), str(port)], env, url, FAKE_SPACE_START_TIMEOUT_S)
@@ -199,6 +202,116 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         shutil.copyfile(source, target)
         found[Path(filename).stem] = target
     return found
+
+
+# --- gateway API tests ------------------------------------------------------------------------
+
+#: Keys of the gateway started by ``auth_gateway_url``.
+TEST_API_KEYS = ("test-key-one-5f2c9a", "test-key-two-81d0e7")
+
+
+def log_path(name: str) -> Path:
+    """Where a process started by the fixtures writes its output."""
+    return LOG_DIR / f"{name}.log"
+
+
+@pytest.fixture(scope="session")
+def fake_space_url(start_fake_space: Callable[..., str]) -> str:
+    """One fast fake Space (tests/fake_space.py) shared by the gateway tests."""
+    return start_fake_space("fake_space")
+
+
+@pytest.fixture(scope="session")
+def fake_gateway_url(fake_space_url: str, start_gateway: Callable[..., str]) -> str:
+    """A gateway with default settings in front of the shared fake Space."""
+    return start_gateway(fake_space_url, name="gateway-on-fake")
+
+
+@pytest.fixture(scope="session")
+def fake_space_calls(fake_space_url: str) -> Callable[[str], list[dict]]:
+    """``calls(request_id)``: the options the shared fake Space received with that request id."""
+    import json
+
+    from gradio_client import Client
+
+    client = Client(fake_space_url, verbose=False)
+    return lambda request_id: json.loads(client.predict(request_id, api_name="/calls"))
+
+
+@pytest.fixture(scope="session")
+def api_keys() -> tuple[str, ...]:
+    """The keys ``auth_gateway_url`` accepts."""
+    return TEST_API_KEYS
+
+
+@pytest.fixture(scope="session")
+def process_log() -> Callable[[str], str]:
+    """``text(name)``: everything a process started by the fixtures has written so far."""
+    return lambda name: log_path(name).read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def gateway_log() -> Callable[[str], list[dict]]:
+    """``records(name)``: the JSON access-log lines a gateway started by the fixtures wrote."""
+    import json
+
+    def records(name: str) -> list[dict]:
+        found = []
+        for line in log_path(name).read_text(errors="replace").splitlines():
+            if line.startswith('{"time"'):
+                found.append(json.loads(line))
+        return found
+
+    return records
+
+
+@pytest.fixture(scope="session")
+def auth_gateway_url(space_url: str, start_gateway: Callable[..., str]) -> str:
+    """A gateway in front of the real Space that requires one of ``TEST_API_KEYS``."""
+    return start_gateway(space_url, name="gateway-auth", api_keys=",".join(TEST_API_KEYS))
+
+
+@pytest.fixture(scope="session")
+def sample_images(tmp_path_factory: pytest.TempPathFactory, photos: dict[str, Path]):
+    """name -> file bytes: chelsea (a cat) in every accepted format and flavour, made with Pillow.
+
+    The matching upright RGB picture is ``sample_images["_upright"]`` (a PIL image).
+    """
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(photos["chelsea"]) as source:
+        rgb = source.convert("RGB")
+
+    def encode(image: "Image.Image", fmt: str, **options) -> bytes:
+        out = io.BytesIO()
+        image.save(out, format=fmt, **options)
+        return out.getvalue()
+
+    gray16 = Image.fromarray(
+        (np.asarray(rgb.convert("L"), dtype=np.uint16) * 257).astype(np.uint16)
+    )
+    assert gray16.mode.startswith("I;16")
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(Image.new("L", rgb.size, 200))
+    images = {
+        "jpeg": encode(rgb, "JPEG", quality=92),
+        "jpeg_progressive": encode(rgb, "JPEG", quality=92, progressive=True),
+        "jpeg_cmyk": encode(rgb.convert("CMYK"), "JPEG", quality=92),
+        "jpeg_grayscale": encode(rgb.convert("L"), "JPEG", quality=92),
+        "png": encode(rgb, "PNG"),
+        "png_palette": encode(rgb.convert("P", palette=Image.Palette.ADAPTIVE), "PNG"),
+        "png_grayscale": encode(rgb.convert("L"), "PNG"),
+        "png_16bit": encode(gray16, "PNG"),
+        "png_alpha": encode(rgba, "PNG"),
+        "webp": encode(rgb, "WEBP", quality=90),
+        "webp_lossless": encode(rgb, "WEBP", lossless=True),
+        "bmp": encode(rgb, "BMP"),
+        "tiff": encode(rgb, "TIFF"),
+        "tiff_deflate": encode(rgb, "TIFF", compression="tiff_adobe_deflate"),
+        "gif": encode(rgb.convert("P", palette=Image.Palette.ADAPTIVE), "GIF"),
+    }
+    return {"_upright": rgb, **images}
 
 
 # --- the model package ------------------------------------------------------------------------

@@ -48,7 +48,8 @@ def test_chelsea_is_a_cat(gateway_url, photos):
     assert {"total", "upstream", "decode", "inference", "draw", "encode"} <= set(timings)
     assert timings["total"] >= timings["upstream"] >= timings["inference"] > 0
 
-    png = base64.b64decode(body["image_png_base64"])
+    assert body["image_format"] == "png"
+    png = base64.b64decode(body["image_base64"])
     with Image.open(io.BytesIO(png)) as image:
         assert (image.format, image.size) == ("PNG", (451, 300))
 

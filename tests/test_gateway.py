@@ -131,16 +131,33 @@ def _space_answer(**changes) -> str:
 
 
 def test_parse_space_result_accepts_the_contract():
-    result, png = parse_space_result(_space_answer())
+    result, png = parse_space_result(_space_answer(image_format="png"))
     assert result.detections[0].label == "cat"
     assert result.timings_ms["inference"] == 2.0
+    assert result.image_format == "png"
     assert png == png_bytes()
+
+
+def test_parse_space_result_accepts_jpeg_and_no_image():
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="JPEG")
+    result, jpeg = parse_space_result(
+        _space_answer(image=codec.encode_bytes(out.getvalue()), image_format="jpeg")
+    )
+    assert (result.image_format, jpeg) == ("jpeg", out.getvalue())
+    result, nothing = parse_space_result(
+        _space_answer(image=None, image_format=None), expect_image=False
+    )
+    assert nothing is None and result.detections
 
 
 @pytest.mark.parametrize(
     "raw",
     [
         _space_answer(image=codec.encode_bytes(b"GIF89a not a png")),
+        _space_answer(image=codec.encode_bytes(png_bytes()), image_format="jpeg"),
+        _space_answer(image=None, image_format=None),
+        _space_answer(image_format="gif"),
         _space_answer(image="[1, 999]"),
         _space_answer(detections=[{"label": "cat"}]),
         _space_answer(width="wide"),
@@ -155,11 +172,6 @@ def test_parse_space_result_refuses_contract_breaks_as_502(raw):
 
 
 # --- a gateway in front of the fake Space ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def fake_space_url(start_fake_space):
-    return start_fake_space("fake_space")
 
 
 @pytest.fixture(scope="module")
@@ -184,15 +196,21 @@ def test_detect_returns_the_documented_json(gw):
     assert (body["width"], body["height"]) == (64, 48)
     assert body["detections"] == [
         {
-            "label": "fake",
+            "label": "cat",
             "confidence": 0.75,
             "box": {"x_min": 1.0, "y_min": 2.0, "x_max": 3.0, "y_max": 4.0},
-        }
+        },
+        {
+            "label": "dog",
+            "confidence": 0.6,
+            "box": {"x_min": 5.0, "y_min": 6.0, "x_max": 7.5, "y_max": 8.5},
+        },
     ]
     timings = body["timings_ms"]
     assert {"total", "upstream", "decode", "inference", "draw", "encode"} <= set(timings)
     assert timings["total"] >= timings["upstream"] > 0
-    png = base64.b64decode(body["image_png_base64"])
+    assert body["image_format"] == "png"
+    png = base64.b64decode(body["image_base64"])
     with Image.open(io.BytesIO(png)) as image:
         assert (image.format, image.size) == ("PNG", (64, 48))
 
@@ -232,9 +250,10 @@ def test_image_sent_as_text_field_is_422(gw):
     assert "image" in detail
 
 
-def test_empty_file_is_422(gw):
+def test_empty_file_is_415_naming_accepted_formats(gw):
     response = httpx.post(f"{gw}/v1/detect", files={"image": ("empty.png", b"", "image/png")})
-    assert "empty" in assert_json_error(response, 422)
+    detail = assert_json_error(response, 415)
+    assert "empty" in detail and "JPEG, PNG, WebP, BMP, TIFF, GIF" in detail
 
 
 @pytest.mark.parametrize("value", ["1.5", "-0.1", "abc"])

@@ -64,7 +64,13 @@
   }
 
   function render(data) {
-    annotated.src = "data:image/png;base64," + data.image_png_base64;
+    if (data.image_base64) {
+      annotated.src = "data:image/" + (data.image_format || "png") + ";base64," + data.image_base64;
+      annotated.hidden = false;
+    } else {
+      annotated.removeAttribute("src");
+      annotated.hidden = true;
+    }
     const labels = data.detections.map((d) => d.label);
     annotated.alt = labels.length
       ? "The photo with boxes around: " + labels.join(", ") + "."
