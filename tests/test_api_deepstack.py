@@ -19,14 +19,10 @@ def requests_style_body(image: bytes, **fields: str) -> tuple[bytes, str]:
     boundary = "9a1c0d4e8b7f6a5c3d2e1f0a9b8c7d6e"
     parts = []
     for name, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        )
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="image"\r\n\r\n'.encode()
-        + image
-        + b"\r\n"
-    )
+        head = f'Content-Disposition: form-data; name="{name}"'
+        parts.append(f"--{boundary}\r\n{head}\r\n\r\n{value}\r\n".encode())
+    head = 'Content-Disposition: form-data; name="image"; filename="image"'
+    parts.append(f"--{boundary}\r\n{head}\r\n\r\n".encode() + image + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 TIMEOUT = httpx.Timeout(60.0)
@@ -196,3 +195,21 @@ def test_unexpected_error_is_json_500_with_request_id_and_cors():
     assert plain.headers["x-request-id"]
     assert plain.headers["access-control-allow-origin"] == "http://a.test"
     assert other.status_code == 500 and "detail" in other.json()
+
+
+def test_each_app_has_its_own_metrics_registry():
+    from api_gateway import Settings, create_app
+
+    async def scrape(app) -> str:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            await client.get("/healthz")
+            return (await client.get("/metrics")).text
+
+    settings = Settings(space_url="http://127.0.0.1:9/", web_dir="")
+    first, second = create_app(settings), create_app(settings)
+    assert first.state.metrics.registry is not second.state.metrics.registry
+    for app in (first, second):
+        text = asyncio.run(scrape(app))
+        line = 'gateway_requests_total{endpoint="/healthz",method="GET",status="200"} 1.0'
+        assert line in text
