@@ -8,7 +8,16 @@ plain strings, which every Gradio client can send, at the cost of size on the wi
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+
+# The text of each byte value, and the size of the slices encoded at a time: building the
+# text slice by slice never holds a Python list with one entry per byte of the whole file.
+_BYTE_TEXT = [str(value) for value in range(256)]
+_CHUNK = 1 << 16
+# Anything but digits, commas, brackets and blanks: not a plain list of non-negative ints
+# (this is what rejects true/false, which bytes() would take as 1/0).
+_NOT_DIGITS_LIST = re.compile(r"[^0-9,\s\[\]]")
 
 
 class WireFormatError(ValueError):
@@ -19,8 +28,14 @@ def encode_bytes(data: bytes) -> str:
     """Turn raw bytes into the wire text: a JSON list of byte values."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
-    # No spaces: the list is long and nobody reads it.
-    return json.dumps(list(bytes(data)), separators=(",", ":"))
+    # No spaces: the list is long and nobody reads it. Same text as
+    # json.dumps(list(data), separators=(",", ":")), in about half the time and memory.
+    data = bytes(data)
+    lookup = _BYTE_TEXT.__getitem__
+    slices = (
+        ",".join(map(lookup, data[start : start + _CHUNK])) for start in range(0, len(data), _CHUNK)
+    )
+    return "[" + ",".join(slices) + "]"
 
 
 def decode_bytes(wire: str | Sequence[int]) -> bytes:
@@ -29,6 +44,14 @@ def decode_bytes(wire: str | Sequence[int]) -> bytes:
     A list that was already parsed from JSON is accepted too, so a caller that received
     the value nested in a JSON document does not have to re-encode it first.
     """
+    if isinstance(wire, str) and not _NOT_DIGITS_LIST.search(wire):
+        # Fast path: bytes() checks the range and type of every item in C.
+        try:
+            values = json.loads(wire)
+            if isinstance(values, list):
+                return bytes(values)
+        except (ValueError, TypeError, RecursionError):
+            pass  # the checks below say precisely what is wrong
     if isinstance(wire, (str, bytes, bytearray)):
         try:
             values = json.loads(wire)

@@ -50,6 +50,14 @@ def test_codec_round_trip(data):
     assert codec.decode_bytes(wire) == data
 
 
+def test_codec_text_is_the_plain_json_list_across_slices():
+    data = bytes((i * 7 + i // 300) % 256 for i in range(200_003))  # several encoding slices
+    wire = codec.encode_bytes(data)
+    assert wire == json.dumps(list(data), separators=(",", ":"))
+    assert codec.decode_bytes(wire) == data
+    assert codec.encode_bytes(memoryview(data)) == wire
+
+
 def test_codec_accepts_a_parsed_list_and_spaced_json():
     assert codec.decode_bytes([1, 2, 255]) == b"\x01\x02\xff"
     assert codec.decode_bytes("[ 1, 2 ,3 ]") == b"\x01\x02\x03"
