@@ -10,6 +10,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WebP", "BMP", "TIFF", "GIF")
+# Pillow's names for what we accept; MPO is the JPEG variant many phone cameras write.
+_PILLOW_FORMATS = {f.upper() for f in ACCEPTED_FORMATS} | {"MPO"}
 DEFAULT_MAX_PIXELS = 40_000_000
 
 
@@ -25,7 +27,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise ImageDecodeError("The file is empty.")
     try:
         with Image.open(io.BytesIO(data)) as img:
-            if img.format not in {f.upper() for f in ACCEPTED_FORMATS}:
+            if img.format not in _PILLOW_FORMATS:
                 raise ImageDecodeError(_not_an_image(img.format))
             width, height = img.size
             if width * height > max_pixels:
@@ -58,7 +60,7 @@ def _decode_plain_with_opencv(data: bytes, img: Image.Image) -> np.ndarray | Non
     apply the EXIF orientation); None for every other file, which Pillow then decodes."""
     if img.mode not in ("RGB", "L") or "transparency" in img.info:
         return None
-    if img.format == "JPEG":
+    if img.format in ("JPEG", "MPO"):
         if not data.rstrip(b"\x00").endswith(_JPEG_END):  # truncated: let Pillow refuse it
             return None
     elif img.format == "PNG":

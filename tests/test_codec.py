@@ -117,3 +117,13 @@ def test_truncated_jpeg_is_still_refused(chelsea):
     data = _encode(chelsea, "JPEG")
     with pytest.raises(ImageDecodeError):
         decode_image(data[: len(data) // 2])
+
+
+def test_mpo_phone_jpeg_is_accepted(chelsea):
+    """Phones write MPO (a JPEG with extra frames); it decodes as its first, main picture."""
+    second = chelsea.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    data = _encode(chelsea, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    image = decode_image(data)
+    assert image.shape == (300, 451, 3)
+    assert np.abs(image.astype(int) - np.asarray(chelsea)).mean() < 12
