@@ -171,8 +171,6 @@ def start_fake_space(processes: Processes) -> Callable[..., str]:
 @pytest.fixture(scope="session")
 def space_url(processes: Processes) -> str:
     """The real model Space (``python -m model_space``)."""
-    if not (REPO_ROOT / "model_space" / "__main__.py").is_file():
-        pytest.skip("model_space is not in the repository yet")
     port = free_port()
     env = _child_env(MODEL_SPACE_HOST="127.0.0.1", MODEL_SPACE_PORT=str(port))
     url = f"http://127.0.0.1:{port}/"
@@ -187,16 +185,12 @@ def gateway_url(space_url: str, start_gateway: Callable[..., str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def photos(tmp_path_factory: pytest.TempPathFactory, skimage_dir: Path) -> dict[str, Path]:
     """name -> path of scikit-image's sample photos (the original PNG files, not re-encoded)."""
-    skimage_data = pytest.importorskip("skimage.data")
-    data_dir = Path(skimage_data.data_dir)
     folder = tmp_path_factory.mktemp("photos")
     found = {}
     for filename in PHOTO_FILES:
-        source = data_dir / filename
-        if not source.is_file():
-            pytest.skip(f"scikit-image has no {filename} in {data_dir}")
+        source = skimage_dir / filename
         # Copied so a test can never alter the installed package's data.
         target = folder / filename
         shutil.copyfile(source, target)
