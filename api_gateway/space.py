@@ -52,7 +52,6 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-PREDICT_API = "/predict"
 LABELS_API = "/labels"
 # gradio_client's text when the Space crashed without a user-facing message.
 _UNEXPLAINED_ERROR_MARK = "has not enabled verbose error reporting"
@@ -85,8 +84,10 @@ class SpaceClient:
         retry_after_s: int = 1,
         labels_cache_s: float = 300.0,
         metrics: GatewayMetrics | None = None,
+        wire: str = "base64",
     ) -> None:
         self.url = url
+        self.wire = codec.WIRES[wire]
         self.timeout_s = timeout_s
         self.max_in_flight = max_in_flight
         self.retry_after_s = retry_after_s
@@ -240,7 +241,7 @@ class SpaceClient:
         self, image: bytes, options: DetectOptions, request_id: str
     ) -> SpaceAnswer:
         args = (
-            codec.encode_bytes(image),
+            self.wire.encode(image),
             float(options.min_confidence),
             ",".join(options.classes),
             int(options.max_detections),
@@ -249,9 +250,11 @@ class SpaceClient:
             options.image_format,
             request_id,
         )
-        raw, upstream_ms = self._call_blocking(PREDICT_API, args)
+        raw, upstream_ms = self._call_blocking(self.wire.api_name, args)
         try:
-            result, picture = parse_space_result(raw, expect_image=options.annotate)
+            result, picture = parse_space_result(
+                raw, expect_image=options.annotate, decode=self.wire.decode
+            )
         except SpaceUnavailable:
             self.metrics.upstream_errors.labels(kind="bad_answer").inc()
             raise
@@ -297,7 +300,11 @@ class SpaceClient:
         return labels
 
 
-def parse_space_result(raw: object, expect_image: bool = True) -> tuple[SpaceResult, bytes | None]:
+def parse_space_result(
+    raw: object,
+    expect_image: bool = True,
+    decode: Callable[[str], bytes] = codec.decode_bytes,
+) -> tuple[SpaceResult, bytes | None]:
     """Validate the Space's answer (a JSON text) and decode its annotated image, if any."""
     if not isinstance(raw, str):
         raise SpaceUnavailable(
@@ -309,7 +316,7 @@ def parse_space_result(raw: object, expect_image: bool = True) -> tuple[SpaceRes
         if expect_image:
             if result.image is None:
                 raise codec.WireFormatError("the annotated image is missing")
-            picture = codec.decode_bytes(result.image)
+            picture = decode(result.image)
             fmt = result.image_format or ("png" if is_png(picture) else None)
             if not (fmt == "png" and is_png(picture)) and not (fmt == "jpeg" and is_jpeg(picture)):
                 raise codec.WireFormatError(f"the annotated image is not a {fmt or 'PNG'} file")
@@ -357,6 +364,7 @@ def build_space_client(settings: Any, metrics: GatewayMetrics) -> SpaceClient:
         retry_after_s=settings.retry_after_s,
         labels_cache_s=settings.labels_cache_s,
         metrics=metrics,
+        wire=settings.space_wire,
     )
 
 

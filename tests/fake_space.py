@@ -15,6 +15,7 @@ answers them (a JSON list) so tests can see exactly what arrived; they are also 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -34,7 +35,9 @@ DETECTIONS = [
 ]
 
 
-def predict(
+def _predict(
+    decode,
+    encode,
     image: str,
     min_confidence: float = 0.5,
     classes: str = "",
@@ -61,7 +64,7 @@ def predict(
     if image_format not in ("png", "jpeg"):
         raise gr.Error("image_format must be png or jpeg.")
     try:
-        data = bytes(json.loads(image))
+        data = decode(image)
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             rgb = img.convert("RGB")
@@ -82,7 +85,7 @@ def predict(
     if annotate:
         out = io.BytesIO()
         rgb.save(out, format="PNG" if image_format == "png" else "JPEG")
-        picture = json.dumps(list(out.getvalue()))
+        picture = encode(out.getvalue())
     return json.dumps(
         {
             "model": "fake_space",
@@ -101,6 +104,68 @@ def predict(
     )
 
 
+def predict(
+    image: str,
+    min_confidence: float = 0.5,
+    classes: str = "",
+    max_detections: int = 100,
+    nms_iou: float = 0.5,
+    annotate: bool = True,
+    image_format: str = "png",
+    request_id: str = "",
+) -> str:
+    """/predict: the image as a JSON list of byte values."""
+    return _predict(
+        _from_list,
+        _to_list,
+        image,
+        min_confidence,
+        classes,
+        max_detections,
+        nms_iou,
+        annotate,
+        image_format,
+        request_id,
+    )
+
+
+def predict_base64(
+    image: str,
+    min_confidence: float = 0.5,
+    classes: str = "",
+    max_detections: int = 100,
+    nms_iou: float = 0.5,
+    annotate: bool = True,
+    image_format: str = "png",
+    request_id: str = "",
+) -> str:
+    """/predict_base64: the image as base64."""
+    return _predict(
+        base64.b64decode,
+        _to_base64,
+        image,
+        min_confidence,
+        classes,
+        max_detections,
+        nms_iou,
+        annotate,
+        image_format,
+        request_id,
+    )
+
+
+def _from_list(text: str) -> bytes:
+    return bytes(json.loads(text))
+
+
+def _to_list(data: bytes) -> str:
+    return json.dumps(list(data))
+
+
+def _to_base64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def labels() -> str:
     """The label names, as a JSON list."""
     return json.dumps(LABELS)
@@ -115,6 +180,7 @@ def main() -> None:
     port = int(sys.argv[1])
     with gr.Blocks() as demo:
         gr.api(predict, api_name="predict", concurrency_limit=CONCURRENCY)
+        gr.api(predict_base64, api_name="predict_base64", concurrency_limit=CONCURRENCY)
         gr.api(labels, api_name="labels", concurrency_limit=None)
         gr.api(calls, api_name="calls", concurrency_limit=None)
     demo.queue(default_concurrency_limit=CONCURRENCY).launch(

@@ -231,6 +231,6 @@ def _predict_calls(gateway_url: str) -> float:
     for family in text_string_to_metric_families(text):
         if family.name == "gateway_upstream_duration_seconds":
             for sample in family.samples:
-                if sample.name.endswith("_count") and sample.labels.get("api") == "/predict":
+                if sample.name.endswith("_count") and sample.labels.get("api") == "/predict_base64":
                     total += sample.value
     return total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -113,3 +114,14 @@ def test_a_bad_upload_does_not_break_the_next_one(gateway_url, photos):
     good = detect(gateway_url, photos["chelsea"])
     assert good.status_code == 200, good.text
     assert "cat" in labels(good.json())
+
+
+def test_both_wire_formats_give_the_same_answer(space_url, start_gateway, gateway_url, photos):
+    """The documented byte-list /predict and the compact /predict_base64 (the default)."""
+    bytelist_url = start_gateway(space_url, name="gateway-bytelist", space_wire="bytelist")
+    compact = detect(gateway_url, photos["coffee"]).json()
+    listed = detect(bytelist_url, photos["coffee"]).json()
+    assert listed["detections"] == compact["detections"]
+    assert listed["image_base64"] == compact["image_base64"]
+    log = (Path(__file__).resolve().parent.parent / "test-output" / "model_space.log").read_text()
+    assert "wire=bytelist" in log and "wire=base64" in log
