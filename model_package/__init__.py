@@ -1,4 +1,6 @@
-"""Object detection with SSDLite MobileNetV2 (COCO), converted from TF.js and run by cv2.dnn."""
+"""Object detection with SSDLite MobileNetV2 (COCO), converted from TF.js to ONNX.
+
+The graph runs on onnxruntime (default) or cv2.dnn (``MODEL_BACKEND=opencv``)."""
 
 from .codec import ACCEPTED_FORMATS, ImageDecodeError, decode_image, encode_image
 from .detector import MODEL_NAME, Box, Detection, Detector
