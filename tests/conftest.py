@@ -100,6 +100,17 @@ class Processes:
                 )
             time.sleep(0.25)
 
+    def stop(self, name: str) -> None:
+        """Stop one process started as ``name`` (its log stays open until ``stop_all``)."""
+        proc = self.by_name[name]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
     def stop_all(self) -> None:
         for proc, log in reversed(self._running):
             if proc.poll() is None:
@@ -325,3 +336,78 @@ def detector():
     from model_package import Detector
 
     return Detector.load()
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+#: Debian's Chromium package; Playwright's own browser download is not used.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+SCREENSHOT_DIR = LOG_DIR / "browser"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session, driven by Playwright (a dev dependency).
+
+    No Chromium is a failure in CI, where the browser tests must run; elsewhere a skip that
+    says what to install.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not os.access(CHROMIUM, os.X_OK):
+        message = (
+            f"no Chromium at {CHROMIUM}: the browser tests drive Debian's chromium package "
+            "(apt-get install chromium; .ci/run installs it), never Playwright's own download"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def launch_chromium(chromium) -> Callable[..., object]:
+    """``launch(*flags)``: another Chromium with extra command-line flags; the caller closes it."""
+    return lambda *flags: chromium.browser_type.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *flags]
+    )
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    """Where the browser tests write their screenshots: test-output/browser/."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR
+
+
+@pytest.fixture
+def browser_page(chromium, request: pytest.FixtureRequest):
+    """A fresh page (own context, 1280x900, light scheme). JavaScript errors fail the test; the
+    page as it was at the end is saved to test-output/browser/<test>-end.png."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        name = request.node.name.replace("/", "_").replace("[", "-").rstrip("]")
+        page.screenshot(path=SCREENSHOT_DIR / f"{name}-end.png", full_page=True)
+        assert not errors, f"JavaScript errors in the page: {errors}"
+    finally:
+        context.close()
