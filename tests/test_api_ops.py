@@ -114,7 +114,10 @@ def test_metrics_count_requests_latency_and_errors(gateway_url, sample_images):
     grew("gateway_upstream_duration_seconds_count", api="/predict_base64", outcome="ok")
     grew("gateway_upstream_duration_seconds_count", api="/predict_base64", outcome="rejected")
     grew("gateway_upstream_errors_total", kind="rejected")
-    assert value(after, "gateway_upstream_duration_seconds_sum", api="/predict_base64", outcome="ok") > 0
+    assert (
+        value(after, "gateway_upstream_duration_seconds_sum", api="/predict_base64", outcome="ok")
+        > 0
+    )
     # The /metrics request itself is in flight while it renders.
     assert value(after, "gateway_requests_in_flight") >= 1
     assert value(after, "gateway_upstream_in_flight") == 0
