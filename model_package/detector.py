@@ -132,8 +132,11 @@ def decode_boxes(encodings: np.ndarray, anchors: np.ndarray) -> np.ndarray:
 class Detector:
     """SSDLite MobileNetV2 (COCO). Load once, then call ``detect`` per image (thread-safe)."""
 
-    def __init__(self, model: ConvertedModel, backend: str = DEFAULT_BACKEND) -> None:
-        self.engine: Engine = create_engine(backend, model.onnx_path)
+    def __init__(
+        self, model: ConvertedModel, backend: str = DEFAULT_BACKEND, concurrent: bool = False
+    ) -> None:
+        """``concurrent``: several threads will call ``detect`` at once (a server)."""
+        self.engine: Engine = create_engine(backend, model.onnx_path, concurrent)
         self.backend = self.engine.name
         self.anchors = np.load(model.anchors_path)
         self.name = MODEL_NAME
@@ -142,10 +145,10 @@ class Detector:
         self._lock = threading.Lock() if self.backend == "opencv" else None
 
     @classmethod
-    def load(cls, settings: PackageSettings | None = None) -> "Detector":
+    def load(cls, settings: PackageSettings | None = None, concurrent: bool = False) -> "Detector":
         """Load the cached converted model, converting the weights first if needed."""
         settings = settings or PackageSettings.from_env()
-        return cls(ensure_converted(settings), settings.backend)
+        return cls(ensure_converted(settings), settings.backend, concurrent)
 
     @classmethod
     def from_files(

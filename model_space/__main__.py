@@ -16,7 +16,7 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    detector = Detector.load()
+    detector = Detector.load(concurrent=settings.concurrency > 1)
     detector.warm_up()
     demo = build_app(detector, settings)
     demo.queue(default_concurrency_limit=settings.concurrency)
