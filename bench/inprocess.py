@@ -127,12 +127,15 @@ def engines_side_by_side(detectors: dict[str, Detector], image: np.ndarray, roun
         )
     )
     samples: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
+    # Blocks of runs per engine, the first few of each block discarded: an engine's idle
+    # threads (onnxruntime's spin, cv2's pool) must not be timed against the next engine.
+    for _ in range(max(rounds // 4, 1)):
         for name, run in runners.items():
-            for _ in range(5):
+            for i in range(25):
                 t0 = _clock()
                 run()
-                samples[name].append(_clock() - t0)
+                if i >= 5:
+                    samples[name].append(_clock() - t0)
     summaries = {name: summarise(v) for name, v in samples.items()}
     return {
         "engines": {
