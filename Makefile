@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-from-pyproject
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model run test lint format bench dist space clean distclean
+.PHONY: help venv model browser run test lint format bench dist space clean distclean
 
 help:
 	@echo "make run    - start the model Space and the gateway, then open http://127.0.0.1:8000/"
@@ -35,7 +35,17 @@ model: venv
 run: venv model
 	$(PY) scripts/run_local.py
 
-test: venv model
+# The browser tests drive Debian's Chromium; install it where we may (root with apt-get).
+browser:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends chromium; \
+		else \
+			echo "note: install Debian's chromium (/usr/bin/chromium) to run the browser tests"; \
+		fi; }
+
+test: venv model browser
 	@mkdir -p test-output
 	$(PY) -m pytest -q --junitxml=test-output/junit.xml
 
