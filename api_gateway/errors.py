@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,30 @@ async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
     return json_error(request, exc.status_code, exc.detail, exc.headers)
 
 
+def _methods_allowed(request: Request) -> list[str]:
+    """The methods an API route (not the page's mount) answers at this request's path."""
+    found = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        for route in request.app.router.routes:
+            if not isinstance(route, Mount) and route.matches(scope)[0] == Match.FULL:
+                found.append(method)
+                break
+    return found
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 404:
+        # The page is mounted at "/", so a GET to a POST-only endpoint ends in the file server's
+        # 404; answer what the client got wrong instead: the method.
+        allowed = _methods_allowed(request)
+        if allowed:
+            return json_error(
+                request,
+                405,
+                f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                {"Allow": ", ".join(allowed)},
+            )
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     return json_error(request, exc.status_code, detail, getattr(exc, "headers", None))
 

@@ -209,8 +209,8 @@ async def detect(
     answer = await _detect(request, image, space, options)
     result = answer.result
     timings = Timings(
-        total=(time.perf_counter() - started) * 1000.0,
-        upstream=answer.upstream_ms,
+        total=round((time.perf_counter() - started) * 1000.0, 2),
+        upstream=round(answer.upstream_ms, 2),
         **{k: v for k, v in result.timings_ms.items() if k not in ("total", "upstream")},
     )
     return DetectResponse(

@@ -22,7 +22,9 @@ from .weights import WeightsError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m model_package", description=__doc__)
+    called = Path(sys.argv[0]).name
+    prog = "python -m model_package" if called == "__main__.py" else called
+    p = argparse.ArgumentParser(prog=prog, description=__doc__)
     p.add_argument("images", nargs="*", type=Path, help="photos to run the detector on")
     p.add_argument("--prepare", action="store_true", help="fetch and convert the model, then exit")
     p.add_argument("--out", type=Path, help="folder for the annotated images (PNG)")

@@ -13,6 +13,9 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WebP", "BMP", "TIFF", "GIF")
 # Pillow's names for what we accept; MPO is the JPEG variant many phone cameras write.
 _PILLOW_FORMATS = {f.upper() for f in ACCEPTED_FORMATS} | {"MPO"}
 DEFAULT_MAX_PIXELS = 40_000_000
+# decode_image checks the caller's pixel limit from the header before decoding anything, so
+# Pillow's own decompression-bomb ceiling (which would call a huge image "not an image") is off.
+Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageDecodeError(ValueError):
@@ -44,7 +47,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
             return _to_rgb(img)
     except ImageDecodeError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError as exc:
         raise ImageDecodeError(_not_an_image(None)) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageDecodeError(f"The image could not be decoded ({exc}).") from exc
@@ -77,7 +80,7 @@ def _decode_plain_with_opencv(data: bytes, img: Image.Image) -> np.ndarray | Non
 
 def _not_an_image(found: str | None) -> str:
     what = f"a {found} file" if found else "not an image we can read"
-    return f"The upload is {what}. Accepted formats: {', '.join(ACCEPTED_FORMATS)}."
+    return f"The file is {what}. Accepted formats: {', '.join(ACCEPTED_FORMATS)}."
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

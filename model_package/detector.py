@@ -42,7 +42,12 @@ class Detection:
     box: Box
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready, rounded to what the model can tell: 4 decimals of score, 0.1 px."""
+        return {
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "box": {k: round(v, 1) for k, v in asdict(self.box).items()},
+        }
 
 
 def _axis_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

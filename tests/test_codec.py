@@ -127,3 +127,20 @@ def test_mpo_phone_jpeg_is_accepted(chelsea):
     image = decode_image(data)
     assert image.shape == (300, 451, 3)
     assert np.abs(image.astype(int) - np.asarray(chelsea)).mean() < 12
+
+
+def test_a_header_beyond_pillows_own_limit_says_too_many_pixels():
+    """A 100 000 x 100 000 PNG header (Pillow alone would call it no image): our limit speaks."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1000)  # a little data: the header is what counts
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    with pytest.raises(ImageDecodeError, match="100000 x 100000 pixels; at most"):
+        decode_image(data)

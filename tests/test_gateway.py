@@ -337,6 +337,17 @@ def test_unknown_path_is_json_404(gw):
     assert_json_error(httpx.get(f"{gw}/no/such/page"), 404)
 
 
+def test_wrong_method_on_an_endpoint_is_405_not_404(gw):
+    """The page is mounted at "/", yet GET /v1/detect must not look like a missing endpoint."""
+    for path in ("/v1/detect", "/detect_objects"):
+        response = httpx.get(f"{gw}{path}")
+        assert_json_error(response, 405)
+        assert response.headers["allow"] == "POST"
+        assert "use POST" in response.json()["detail"]
+    deepstack = httpx.get(f"{gw}/v1/vision/detection")
+    assert deepstack.status_code == 405 and deepstack.json()["success"] is False
+
+
 def test_web_page_is_served(gw):
     page = httpx.get(f"{gw}/")
     assert page.status_code == 200
