@@ -330,6 +330,16 @@ def skimage_dir() -> Path:
     return Path(skimage.data.data_dir)
 
 
+@pytest.fixture(scope="session", params=["onnxruntime", "opencv"])
+def engine_detector(request):
+    """The real detector on each forward engine: fidelity must hold for both."""
+    from dataclasses import replace
+
+    from model_package import Detector, PackageSettings
+
+    return Detector.load(replace(PackageSettings.from_env(), backend=request.param))
+
+
 @pytest.fixture(scope="session")
 def detector():
     """The real detector, loaded once from the conversion cache (`make model` fills it)."""

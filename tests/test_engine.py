@@ -1,29 +1,17 @@
 """Both forward engines, the backend setting, and the fast TF1 resize against the plain formula.
 
-``conftest.detector`` loads the default engine; here every engine is loaded explicitly, so the
-fidelity checks against the TF.js reference run with the non-default one too."""
+The fidelity checks against the TF.js reference run on both engines in test_fidelity.py
+(``conftest.engine_detector``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
-from test_fidelity import (
-    DERIVED_REFERENCE,
-    MORE_REFERENCE,
-    SKIMAGE_REFERENCE,
-    assert_matches_reference,
-)
 
-from model_package import DetectOptions, Detector, PackageSettings, decode_image
+from model_package import Detector, PackageSettings, decode_image
 from model_package.detector import _axis_taps, resize_tf1, resize_tf1_chw
 from model_package.engine import DEFAULT_BACKEND, create_engine
 from model_package.settings import BACKENDS
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def engine_detector(request):
-    return Detector.load(PackageSettings(backend=request.param))
 
 
 def test_default_backend_is_onnxruntime():
@@ -48,28 +36,6 @@ def test_unknown_engine_is_refused(tmp_path):
 
 def test_engine_detector_names_its_backend(engine_detector):
     assert engine_detector.backend == engine_detector.engine.name
-
-
-@pytest.mark.parametrize("name", sorted(SKIMAGE_REFERENCE) + sorted(MORE_REFERENCE))
-def test_every_engine_matches_reference(engine_detector, skimage_dir, name):
-    reference = {**SKIMAGE_REFERENCE, **MORE_REFERENCE}[name]
-    image = decode_image((skimage_dir / name).read_bytes())
-    assert_matches_reference(engine_detector.detect(image, DetectOptions(0.3)), reference)
-
-
-@pytest.mark.parametrize("source,size", sorted(DERIVED_REFERENCE))
-def test_every_engine_matches_reference_resized(engine_detector, skimage_dir, source, size):
-    image = Image.open(skimage_dir / source).convert("RGB").resize(size, Image.LANCZOS)
-    detections = engine_detector.detect(np.asarray(image), DetectOptions(min_confidence=0.5))
-    assert_matches_reference(detections, DERIVED_REFERENCE[(source, size)])
-
-
-def test_every_engine_reproduces_reference_closely(engine_detector, skimage_dir):
-    image = decode_image((skimage_dir / "chelsea.png").read_bytes())
-    (cat,) = engine_detector.detect(image)
-    assert cat.label == "cat" and cat.confidence == pytest.approx(0.9345, abs=2e-4)
-    got = (cat.box.x_min, cat.box.y_min, cat.box.x_max, cat.box.y_max)
-    assert got == pytest.approx((0.7, 2.9, 403.8, 297.6), abs=0.1)
 
 
 def test_engines_agree(skimage_dir):

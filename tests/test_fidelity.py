@@ -62,32 +62,32 @@ def assert_matches_reference(detections, reference) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SKIMAGE_REFERENCE))
-def test_skimage_photos_match_reference(detector, skimage_dir, name):
+def test_skimage_photos_match_reference(engine_detector, skimage_dir, name):
     image = decode_image((skimage_dir / name).read_bytes())
-    detections = detector.detect(image, DetectOptions(min_confidence=0.5))
+    detections = engine_detector.detect(image, DetectOptions(min_confidence=0.5))
     assert_matches_reference(detections, SKIMAGE_REFERENCE[name])
     assert {d.label for d in detections} == {label for label, _, _ in SKIMAGE_REFERENCE[name]}
 
 
 @pytest.mark.parametrize("name", sorted(MORE_REFERENCE))
-def test_more_photos_match_reference(detector, skimage_dir, name):
+def test_more_photos_match_reference(engine_detector, skimage_dir, name):
     image = decode_image((skimage_dir / name).read_bytes())
     assert_matches_reference(
-        detector.detect(image, DetectOptions(min_confidence=0.3)), MORE_REFERENCE[name]
+        engine_detector.detect(image, DetectOptions(min_confidence=0.3)), MORE_REFERENCE[name]
     )
 
 
 @pytest.mark.parametrize("source,size", sorted(DERIVED_REFERENCE))
-def test_resized_photos_match_reference(detector, skimage_dir, source, size):
+def test_resized_photos_match_reference(engine_detector, skimage_dir, source, size):
     image = Image.open(skimage_dir / source).convert("RGB").resize(size, Image.LANCZOS)
-    detections = detector.detect(np.asarray(image), DetectOptions(min_confidence=0.5))
+    detections = engine_detector.detect(np.asarray(image), DetectOptions(min_confidence=0.5))
     assert_matches_reference(detections, DERIVED_REFERENCE[(source, size)])
 
 
-def test_reference_scores_are_reproduced_closely(detector, skimage_dir):
+def test_reference_scores_are_reproduced_closely(engine_detector, skimage_dir):
     """On the reference photos we match to the fourth decimal, not just within tolerance."""
     image = decode_image((skimage_dir / "chelsea.png").read_bytes())
-    (cat,) = detector.detect(image)
+    (cat,) = engine_detector.detect(image)
     assert cat.label == "cat"
     assert cat.confidence == pytest.approx(0.9345, abs=2e-4)
     got = (cat.box.x_min, cat.box.y_min, cat.box.x_max, cat.box.y_max)
